@@ -1,0 +1,324 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startIdentityProvider, type IdentityProvider } from './identity-provider/server.js';
+import type { IdentityProviderStats } from './identity-provider/state.js';
+import { trustEmulatorCa } from './identity-provider/trust.js';
+import { EmulatorError } from './errors.js';
+import { createPki, issueClientCertificate } from './pki.js';
+import { defaultTenantConfig, type ServicePrincipal, type TenantConfig } from './principals.js';
+import { startRedisFront } from './redis-front/front.js';
+import type { RedisFront, RedisFrontStats } from './redis-front/types.js';
+import { startRedisServer, type RedisServer } from './redis-server.js';
+import { Tenant } from './tenant.js';
+
+/** Options of {@link startEmulator}. Every port defaults to a free loopback port. */
+export interface EmulatorOptions {
+  /**
+   * Directory for the CA, server and client certificates and the federated token file. Reused
+   * across runs, so a CA you trusted stays trusted. Never removed by {@link Emulator.close}.
+   * @default `<os tmpdir>/entra-redis-emulator`
+   */
+  stateDir?: string;
+  /** Lifetime of issued access tokens, in seconds. @default 3600 */
+  tokenLifetimeSec?: number;
+  /** The tenant and its principals. @default defaultTenantConfig() */
+  tenant?: TenantConfig;
+  /** Custom access policies for the Redis front end: policy name → Redis ACL rules. */
+  accessPolicies?: Record<string, string>;
+  /** Redis front end and the redis-server child behind it. */
+  redis?: {
+    /** TLS port (Azure Cache for Redis uses 6380, Azure Managed Redis 10000). @default 0 */
+    tlsPort?: number;
+    /** An extra plaintext port, or `false` for none (Azure accepts Entra auth over TLS only). @default false */
+    plainPort?: number | false;
+    /** Path of the redis-server binary. @default `REDIS_SERVER_BIN`, then PATH */
+    binary?: string;
+    /** Refuse `HELLO <v> AUTH …` as older Azure service versions did. @default false */
+    rejectHelloAuth?: boolean;
+  };
+  /** Identity provider ports. */
+  identity?: {
+    /** HTTPS port of the authority. @default 0 */
+    port?: number;
+    /** Plain-HTTP port of the managed identity endpoints. @default 0 */
+    managedIdentityPort?: number;
+  };
+}
+
+/** Counters of a running emulator. */
+export interface EmulatorStats {
+  /** Identity provider: requests per endpoint, tokens issued per oid, errors, fault hits. */
+  identity: IdentityProviderStats;
+  /** Redis front end: connections, AUTHs, re-AUTHs, evictions, protocol errors. */
+  redis: RedisFrontStats;
+}
+
+/** A principal as a client needs to know it. */
+export interface EmulatorPrincipal {
+  /** Object id: the Redis username. */
+  oid: string;
+  /** Client (application) id, where the principal has one. */
+  clientId?: string;
+  /** Access policy assigned to it on the cache, if any. */
+  accessPolicy?: string;
+}
+
+/** A running emulator; stop it with {@link Emulator.close}. */
+export interface Emulator {
+  /** The emulated tenant id. */
+  readonly tenantId: string;
+  /** `https://127.0.0.1:<port>`: pass as `authorityHost` with `disableInstanceDiscovery: true`. */
+  readonly authorityHost: string;
+  /** Path of the CA certificate that signed every emulator TLS certificate (`NODE_EXTRA_CA_CERTS`). */
+  readonly caCertPath: string;
+  /** The same CA certificate, PEM. Pass as `tls.ca` to Redis clients. */
+  readonly caCertPem: string;
+  /** The Redis front end: TLS on `port`; `plainPort` when enabled. */
+  readonly redis: { readonly host: string; readonly port: number; readonly plainPort?: number };
+  /** The default service principal (secret and certificate; Data Owner). */
+  readonly servicePrincipal: EmulatorPrincipal & {
+    clientId: string;
+    clientSecret: string;
+    certificatePath: string;
+  };
+  /** Other principals of the default tenant, by role. */
+  readonly principals: Readonly<Record<string, EmulatorPrincipal>>;
+  /** The tenant: mint tokens, rotate signing keys, look up principals. */
+  readonly tenant: Tenant;
+  /** The identity provider, with its fault injection (`identity.faults.inject(...)`). */
+  readonly identity: IdentityProvider;
+  /** The Redis front end (events: `auth`, `eviction`, …). */
+  readonly front: RedisFront;
+  /** The redis-server child. */
+  readonly redisServer: RedisServer;
+  /**
+   * The settings a client process needs, as environment variables: `AZURE_AUTHORITY_HOST`,
+   * `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`, `AZURE_CLIENT_CERTIFICATE_PATH`,
+   * `AZURE_FEDERATED_TOKEN_FILE`, `IDENTITY_ENDPOINT`, `IDENTITY_HEADER`,
+   * `AZURE_POD_IDENTITY_AUTHORITY_HOST`, `NODE_EXTRA_CA_CERTS`, `REDIS_HOST`, `REDIS_PORT`,
+   * `REDIS_USERNAME` and `ENTRA_REDIS_<ROLE>_OID` / `_CLIENT_ID` for the other principals.
+   */
+  env(): Record<string, string>;
+  /**
+   * Options that make an in-process @azure/identity credential use and trust this emulator:
+   * `authorityHost`, `disableInstanceDiscovery: true` and a pipeline policy trusting the CA.
+   */
+  credentialOptions(): ReturnType<typeof trustEmulatorCa> & {
+    authorityHost: string;
+    disableInstanceDiscovery: true;
+  };
+  /** Counters. */
+  stats(): EmulatorStats;
+  /** Fault injection across the emulator. */
+  readonly faults: {
+    /** Makes the identity provider sign with a new key; `retireOld` stops accepting the old one. */
+    rotateSigningKey(options?: { retireOld?: boolean }): string;
+    /** Destroys every client connection to the Redis front end now. */
+    dropRedisConnections(): void;
+    /** Restarts redis-server on the same port (every client connection is closed). */
+    restartRedis(): Promise<void>;
+  };
+  /** Stops everything the emulator started. Idempotent. */
+  close(): Promise<void>;
+  /** Same as {@link Emulator.close}. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Where the emulator keeps its certificates unless told otherwise. */
+export const DEFAULT_STATE_DIR = join(tmpdir(), 'entra-redis-emulator');
+
+/** Lifetime of the federated token written for workload identity, in seconds. */
+const FEDERATED_TOKEN_LIFETIME_SEC = 24 * 3600;
+
+/**
+ * Starts the emulator: an Entra ID identity provider (HTTPS on loopback), a real redis-server
+ * child, and an Azure-like Redis front end that validates Entra ID tokens in front of it.
+ *
+ * @example
+ * ```ts
+ * import { startEmulator } from '@entra-redis/emulator';
+ *
+ * await using emulator = await startEmulator({ tokenLifetimeSec: 10 });
+ * console.log(emulator.env()); // settings for a client process
+ * ```
+ */
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const config = options.tenant ?? defaultTenantConfig();
+  const tenant = new Tenant(config, { tokenLifetimeSec: options.tokenLifetimeSec ?? 3600 });
+  const app = config.servicePrincipals[0] as ServicePrincipal | undefined;
+  if (!app?.secret) {
+    throw new EmulatorError(
+      'INVALID_OPTION',
+      'startEmulator: "tenant.servicePrincipals[0]" must be a service principal with a secret; it is the default identity of the emulator',
+    );
+  }
+
+  const pki = await createPki({ stateDir });
+  const cert = await issueClientCertificate(pki, app.displayName);
+  app.certificatePem = cert.certPem;
+
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    stops.length = 0;
+  };
+  try {
+    const identity = await startIdentityProvider({
+      tenant,
+      pki,
+      port: options.identity?.port ?? 0,
+      managedIdentityPort: options.identity?.managedIdentityPort ?? 0,
+    });
+    stops.push(() => identity.close());
+    const redisServer = await startRedisServer({
+      ...(options.redis?.binary ? { binary: options.redis.binary } : {}),
+    });
+    stops.push(() => redisServer.stop());
+    const front = await startRedisFront({
+      upstream: {
+        host: redisServer.host,
+        port: redisServer.port,
+        adminPassword: redisServer.adminPassword,
+        socketPath: redisServer.socketPath,
+      },
+      authenticate: (username, password) => tenant.verifyRedisAuth(username, password),
+      tls: { key: pki.serverKeyPem, cert: pki.serverCertPem, port: options.redis?.tlsPort ?? 0 },
+      plainPort: options.redis?.plainPort ?? false,
+      rejectHelloAuth: options.redis?.rejectHelloAuth ?? false,
+      ...(options.accessPolicies ? { accessPolicies: options.accessPolicies } : {}),
+    });
+    stops.push(() => front.close());
+
+    const federatedTokenPath = join(stateDir, 'federated-token');
+    const federated = await tenant.mintFederatedToken({
+      lifetimeSec: FEDERATED_TOKEN_LIFETIME_SEC,
+    });
+    await writeFile(federatedTokenPath, federated, { mode: 0o600 });
+
+    return assemble({
+      tenant,
+      config,
+      app: { ...app, secret: app.secret },
+      certificatePath: cert.combinedPemPath,
+      federatedTokenPath,
+      caCertPath: pki.caCertPath,
+      caCertPem: pki.caCertPem,
+      identity,
+      redisServer,
+      front,
+      stopAll,
+    });
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+interface Parts {
+  tenant: Tenant;
+  config: TenantConfig;
+  app: ServicePrincipal & { secret: string };
+  certificatePath: string;
+  federatedTokenPath: string;
+  caCertPath: string;
+  caCertPem: string;
+  identity: IdentityProvider;
+  redisServer: RedisServer;
+  front: RedisFront;
+  stopAll: () => Promise<void>;
+}
+
+function assemble(parts: Parts): Emulator {
+  const { tenant, config, app, identity, front, redisServer } = parts;
+  const port = front.tlsPort;
+  if (port === undefined) {
+    throw new EmulatorError('INVALID_OPTION', 'startEmulator: the Redis front end has no TLS port');
+  }
+  const principals = otherPrincipals(config);
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => (closing ??= parts.stopAll());
+
+  const env = (): Record<string, string> => {
+    const vars: Record<string, string> = {
+      AZURE_AUTHORITY_HOST: identity.authorityHost,
+      AZURE_TENANT_ID: config.tenantId,
+      AZURE_CLIENT_ID: app.clientId,
+      AZURE_CLIENT_SECRET: app.secret,
+      AZURE_CLIENT_CERTIFICATE_PATH: parts.certificatePath,
+      AZURE_FEDERATED_TOKEN_FILE: parts.federatedTokenPath,
+      IDENTITY_ENDPOINT: identity.managedIdentityEndpoint,
+      IDENTITY_HEADER: identity.identityHeader,
+      AZURE_POD_IDENTITY_AUTHORITY_HOST: identity.imdsEndpoint,
+      NODE_EXTRA_CA_CERTS: parts.caCertPath,
+      REDIS_HOST: front.host,
+      REDIS_PORT: String(port),
+      REDIS_USERNAME: app.oid,
+    };
+    for (const [role, principal] of Object.entries(principals)) {
+      const key = role.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+      vars[`ENTRA_REDIS_${key}_OID`] = principal.oid;
+      if (principal.clientId) vars[`ENTRA_REDIS_${key}_CLIENT_ID`] = principal.clientId;
+    }
+    return vars;
+  };
+
+  return {
+    tenantId: config.tenantId,
+    authorityHost: identity.authorityHost,
+    caCertPath: parts.caCertPath,
+    caCertPem: parts.caCertPem,
+    redis: {
+      host: front.host,
+      port,
+      ...(front.plainPort !== undefined ? { plainPort: front.plainPort } : {}),
+    },
+    servicePrincipal: {
+      oid: app.oid,
+      clientId: app.clientId,
+      clientSecret: app.secret,
+      certificatePath: parts.certificatePath,
+      ...(app.accessPolicy ? { accessPolicy: app.accessPolicy } : {}),
+    },
+    principals,
+    tenant,
+    identity,
+    front,
+    redisServer,
+    env,
+    credentialOptions: () => ({
+      authorityHost: identity.authorityHost,
+      disableInstanceDiscovery: true,
+      ...trustEmulatorCa(parts.caCertPem),
+    }),
+    stats: () => ({ identity: identity.stats(), redis: front.stats() }),
+    faults: {
+      rotateSigningKey: (options) => tenant.rotateSigningKey(options),
+      dropRedisConnections: () => front.dropAllConnections(),
+      restartRedis: () => redisServer.restart(),
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** The default tenant's principals other than the default service principal, by role. */
+function otherPrincipals(config: TenantConfig): Record<string, EmulatorPrincipal> {
+  const describe = (p: { oid: string; clientId?: string; accessPolicy?: string }) => ({
+    oid: p.oid,
+    ...(p.clientId ? { clientId: p.clientId } : {}),
+    ...(p.accessPolicy ? { accessPolicy: p.accessPolicy } : {}),
+  });
+  const out: Record<string, EmulatorPrincipal> = {};
+  const [, reader, unassigned] = config.servicePrincipals;
+  if (reader) out.reader = describe(reader);
+  if (unassigned) out.unassigned = describe(unassigned);
+  if (config.systemAssignedIdentity) out.systemAssigned = describe(config.systemAssignedIdentity);
+  const userAssigned = config.userAssignedIdentities[0];
+  if (userAssigned) out.userAssigned = describe(userAssigned);
+  const user = config.users[0];
+  if (user) out.user = describe(user);
+  return out;
+}

@@ -1,0 +1,12 @@
+// Public surface of the RESP front end, listed by hand.
+export { startRedisFront } from './front.js';
+export { BUILTIN_ACCESS_POLICIES } from './policies.js';
+export type {
+  AccessCheck,
+  Authenticator,
+  RedisFront,
+  RedisFrontAuthEvent,
+  RedisFrontEventMap,
+  RedisFrontOptions,
+  RedisFrontStats,
+} from './types.js';
