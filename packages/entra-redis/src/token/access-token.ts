@@ -1,0 +1,74 @@
+import type { AccessToken } from '@azure/identity';
+import { EntraRedisError } from '../errors.js';
+import { decodeAccessTokenClaims } from '../lib/jwt.js';
+import { createRedisCredentials, type RedisCredentials } from './credentials.js';
+
+/** A token accepted by the source (internal). */
+export interface TokenEntry {
+  readonly token: string;
+  readonly credentials: RedisCredentials;
+  readonly expiresAtMs: number;
+  readonly issuedAtMs: number;
+  /** Sequence number of the request that produced it. */
+  readonly seq: number;
+}
+
+/**
+ * Checks an `AccessToken` from a credential and turns it into an entry.
+ *
+ * Expiry: the earlier of the credential's `expiresOnTimestamp` and the JWT's `exp`. The server
+ * enforces `exp` on its own clock while `expiresOnTimestamp` is usually computed locally from
+ * `expires_in`; taking the earlier of the two means a skewed clock or an optimistic credential
+ * can only make us refresh early, never serve a token the server considers expired.
+ *
+ * Issued at: `expiresAt - (exp - iat)` when the JWT has `iat` (the lifetime, free of clock
+ * skew), never later than now; otherwise now.
+ */
+export function toTokenEntry(
+  accessToken: AccessToken | null | undefined,
+  username: string | undefined,
+  nowMs: number,
+  seq: number,
+): TokenEntry {
+  if (
+    typeof accessToken !== 'object' ||
+    accessToken === null ||
+    typeof accessToken.token !== 'string'
+  ) {
+    throw new EntraRedisError(
+      'TOKEN_REQUEST_FAILED',
+      'entra-redis: the credential returned no access token (getToken resolved to ' +
+        `${accessToken === null ? 'null' : typeof accessToken}); it will be asked again`,
+      { isRetryable: true },
+    );
+  }
+  const claims = decodeAccessTokenClaims(accessToken.token);
+  const jwtExpMs = claims.exp * 1000;
+  const reported = accessToken.expiresOnTimestamp;
+  const expiresAtMs =
+    typeof reported === 'number' && Number.isFinite(reported) && reported > 0
+      ? Math.min(reported, jwtExpMs)
+      : jwtExpMs;
+  if (expiresAtMs <= nowMs) {
+    throw new EntraRedisError(
+      'TOKEN_EXPIRED',
+      'entra-redis: the credential returned an access token that has already expired ' +
+        `(${new Date(expiresAtMs).toISOString()}); check the clock of this machine and that the ` +
+        'token endpoint reports expires_on/expires_in correctly',
+      { isRetryable: true },
+    );
+  }
+  let issuedAtMs = nowMs;
+  if (typeof claims.iat === 'number' && Number.isFinite(claims.iat) && claims.iat < claims.exp) {
+    issuedAtMs = Math.min(nowMs, expiresAtMs - (claims.exp - claims.iat) * 1000);
+  }
+  const credentials = createRedisCredentials({
+    username: username ?? claims.oid,
+    password: accessToken.token,
+    oid: claims.oid,
+    ...(typeof claims.tid === 'string' ? { tenantId: claims.tid } : {}),
+    expiresAtMs,
+    issuedAtMs,
+  });
+  return { token: accessToken.token, credentials, expiresAtMs, issuedAtMs, seq };
+}

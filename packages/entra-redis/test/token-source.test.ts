@@ -1,0 +1,552 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { TokenSource, isEntraRedisError, type TokenSourceOptions } from 'entra-redis';
+import type { AccessToken, TokenCredential } from '@azure/identity';
+import {
+  FakeClock,
+  OID,
+  ScriptedCredential,
+  deferred,
+  flush,
+  issueToken,
+  makeJwt,
+  networkError,
+} from './fakes.js';
+
+const sources: TokenSource[] = [];
+afterEach(async () => {
+  for (const s of sources.splice(0)) await s.close();
+});
+
+function create(
+  clock: FakeClock,
+  options: Partial<TokenSourceOptions> & Pick<TokenSourceOptions, 'credential'>,
+) {
+  const source = new TokenSource({ clock, random: () => 0, metrics: false, ...options });
+  sources.push(source);
+  return source;
+}
+
+describe('TokenSource: first acquisition and concurrency', () => {
+  it('serves 100 concurrent callers with exactly one getToken call', async () => {
+    const clock = new FakeClock();
+    const gate = deferred<AccessToken>();
+    const credential = new ScriptedCredential(() => gate.promise);
+    const source = create(clock, { credential });
+    const all = Promise.all(Array.from({ length: 100 }, () => source.getCredentials()));
+    await flush();
+    expect(credential.calls).toBe(1);
+    const token = issueToken(clock.now(), 3_600_000);
+    gate.resolve(token);
+    const results = await all;
+    expect(credential.calls).toBe(1);
+    expect(new Set(results).size).toBe(1);
+    expect(results[0]!.username).toBe(OID);
+    expect(results[0]!.password).toBe(token.token);
+    expect(source.current()).toBe(results[0]);
+    expect(credential.signals[0]).toBeDefined();
+  });
+
+  it('rejects every waiter with the same error when the first request fails; a later call retries', async () => {
+    const clock = new FakeClock();
+    const gate = deferred<AccessToken>();
+    let n = 0;
+    const credential = new ScriptedCredential(() =>
+      ++n === 1 ? gate.promise : issueToken(clock.now(), 60_000),
+    );
+    const source = create(clock, { credential });
+    const waiters = Array.from({ length: 50 }, () =>
+      source.getCredentials().then(
+        () => 'ok',
+        (e: unknown) => e,
+      ),
+    );
+    await flush();
+    gate.reject(
+      Object.assign(new Error('invalid_client: AADSTS7000215: Invalid client secret provided.'), {
+        name: 'AuthenticationError',
+        statusCode: 400,
+      }),
+    );
+    const errors = await Promise.all(waiters);
+    expect(new Set(errors).size).toBe(1);
+    const error = errors[0];
+    expect(isEntraRedisError(error)).toBe(true);
+    expect(error).toMatchObject({
+      code: 'TOKEN_REQUEST_FAILED',
+      isRetryable: false,
+      statusCode: 400,
+    });
+    // A later call retries (after the floor between requests), long before the capped retry.
+    const later = source.getCredentials();
+    await clock.advance(1_000);
+    await expect(later).resolves.toMatchObject({ username: OID });
+    expect(credential.calls).toBe(2);
+  });
+
+  it('returns null or malformed tokens as failures, then recovers', async () => {
+    const clock = new FakeClock();
+    const answers: Array<AccessToken | null> = [
+      null,
+      { token: 'not-a-jwt', expiresOnTimestamp: clock.now() + 60_000 },
+      { token: makeJwt({ exp: 2e9 }), expiresOnTimestamp: clock.now() + 60_000 },
+    ];
+    const credential = new ScriptedCredential(({ n }) =>
+      n <= answers.length ? answers[n - 1]! : issueToken(clock.now(), 60_000),
+    );
+    const source = create(clock, { credential });
+    const codes: string[] = [];
+    source.on('refreshFailed', (e) => codes.push(e.error.code));
+    source.start();
+    await clock.advance(30_000);
+    expect(codes).toEqual(['TOKEN_REQUEST_FAILED', 'TOKEN_MALFORMED', 'TOKEN_MALFORMED']);
+    expect(source.current()?.username).toBe(OID);
+  });
+});
+
+describe('TokenSource: refresh schedule', () => {
+  it('refreshes at refreshRatio of a 60-minute token, never later than minRemainingMs', async () => {
+    const clock = new FakeClock();
+    const credential = new ScriptedCredential(() => issueToken(clock.now(), 3_600_000));
+    const source = create(clock, { credential, minRemainingMs: 300_000, refreshRatio: 0.75 });
+    const refreshed: number[] = [];
+    source.on('refreshed', (e) => refreshed.push(e.nextRefreshAtMs));
+    const t0 = clock.now();
+    await source.getCredentials();
+    expect(refreshed[0]).toBe(t0 + 2_700_000);
+    await clock.advance(2_700_000 - 1);
+    expect(credential.calls).toBe(1);
+    await clock.advance(1);
+    expect(credential.calls).toBe(2);
+  });
+
+  it('uses minRemainingMs when it comes first, and the ratio alone for tokens shorter than it', async () => {
+    const clock = new FakeClock();
+    let lifetimeMs = 600_000;
+    const credential = new ScriptedCredential(() => issueToken(clock.now(), lifetimeMs));
+    const source = create(clock, { credential, minRemainingMs: 300_000, refreshRatio: 0.75 });
+    const next: number[] = [];
+    source.on('refreshed', (e) => next.push(e.nextRefreshAtMs - clock.now()));
+    await source.getCredentials();
+    expect(next[0]).toBe(300_000); // min(0.75 * 10 min, 10 min - 5 min)
+    lifetimeMs = 2_000;
+    await clock.advance(300_000);
+    expect(next[1]).toBe(1_500); // 2 s token: 0.75 * 2 s
+  });
+
+  it('keeps jitter within [(1 - jitterRatio) * wait, wait]', async () => {
+    for (const r of [0, 0.25, 0.5, 0.999]) {
+      const clock = new FakeClock();
+      const credential = new ScriptedCredential(() => issueToken(clock.now(), 3_600_000));
+      const source = create(clock, { credential, jitterRatio: 0.1, random: () => r });
+      let wait = 0;
+      source.on('refreshed', (e) => (wait = e.nextRefreshAtMs - clock.now()));
+      await source.getCredentials();
+      expect(wait).toBeGreaterThanOrEqual(0.9 * 2_700_000);
+      expect(wait).toBeLessThanOrEqual(2_700_000);
+      expect(wait).toBe(Math.round(2_700_000 * (1 - 0.1 * r)));
+    }
+  });
+
+  it('never requests more often than minRefreshIntervalMs, even for very short tokens', async () => {
+    const clock = new FakeClock();
+    const starts: number[] = [];
+    const credential = new ScriptedCredential(() => {
+      starts.push(clock.now());
+      return issueToken(clock.now(), 1_000); // exp has 1 s resolution
+    });
+    const source = create(clock, { credential, minRefreshIntervalMs: 1_000 });
+    source.start();
+    await clock.advance(10_000);
+    const gaps = starts.slice(1).map((t, i) => t - starts[i]!);
+    expect(gaps.length).toBeGreaterThan(3);
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(1_000);
+  });
+
+  it('takes the earlier of expiresOnTimestamp and the JWT exp', async () => {
+    const clock = new FakeClock();
+    const exp = Math.floor(clock.now() / 1000) + 600;
+    let reported = exp * 1000 + 300_000;
+    const credential = new ScriptedCredential(() => ({
+      token: makeJwt({ oid: OID, exp, iat: exp - 600, jti: String(reported) }),
+      expiresOnTimestamp: reported,
+    }));
+    const source = create(clock, { credential });
+    expect((await source.getCredentials()).expiresAtMs).toBe(exp * 1000);
+    reported = exp * 1000 - 60_000;
+    await clock.advance(300_000);
+    expect(source.current()?.expiresAtMs).toBe(reported);
+  });
+});
+
+describe('TokenSource: failures, outage and recovery', () => {
+  it('serves the last token through an outage, fails fast after expiry, retries at a capped rate and recovers', async () => {
+    const clock = new FakeClock();
+    let down = false;
+    let requestsWhileDown = 0;
+    const credential = new ScriptedCredential(() => {
+      if (down) {
+        requestsWhileDown += 1;
+        throw networkError('ECONNREFUSED');
+      }
+      return issueToken(clock.now(), 10_000);
+    });
+    const source = create(clock, { credential, random: Math.random, retry: { maxDelayMs: 4_000 } });
+    const events: string[] = [];
+    const expired: unknown[] = [];
+    const recovered: Array<{ outageMs: number; attempts: number; wasExpired: boolean }> = [];
+    const retryIns: number[] = [];
+    source.on('refreshFailed', (e) => {
+      events.push('refreshFailed');
+      retryIns.push(e.retryInMs);
+    });
+    source.on('expired', (e) => {
+      events.push('expired');
+      expired.push(e.cause);
+    });
+    source.on('recovered', (e) => recovered.push(e));
+    const first = await source.getCredentials();
+    down = true;
+    await clock.advance(first.expiresAtMs - clock.now() - 100);
+    expect(source.current()).toBe(first); // still served while valid
+    await clock.advance(200);
+    expect(source.current()).toBeUndefined();
+    expect(events.filter((e) => e === 'expired')).toHaveLength(1);
+    expect(isEntraRedisError(expired[0])).toBe(true);
+    // Fails fast (no clock advance needed), naming the cause.
+    const error = await source.getCredentials().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'TOKEN_EXPIRED', isRetryable: true });
+    expect((error as Error).message).toContain('ECONNREFUSED');
+    expect((error as { cause: { code: string } }).cause.code).toBe('TOKEN_REQUEST_FAILED');
+    // Outage of 60 s, six times the token lifetime.
+    await clock.advance(60_000);
+    expect(requestsWhileDown).toBeGreaterThan(60_000 / 4_000);
+    expect(requestsWhileDown).toBeLessThanOrEqual(61); // floor: at most one per second
+    for (const ms of retryIns) expect(ms).toBeLessThanOrEqual(4_000);
+    for (const ms of retryIns) expect(ms).toBeGreaterThanOrEqual(0);
+    down = false;
+    const backAt = clock.now();
+    let recoveredAt = 0;
+    source.once('refreshed', () => (recoveredAt = clock.now()));
+    await clock.advance(5_000);
+    expect(recoveredAt).toBeGreaterThan(0);
+    expect(recoveredAt - backAt).toBeLessThanOrEqual(4_000);
+    expect(recovered).toHaveLength(1);
+    expect(recovered[0]!.attempts).toBe(requestsWhileDown);
+    expect(recovered[0]!.wasExpired).toBe(true);
+    expect(recovered[0]!.outageMs).toBeGreaterThan(60_000);
+    await expect(source.getCredentials()).resolves.toMatchObject({ username: OID });
+  });
+
+  it('retries non-transient errors forever at the capped rate', async () => {
+    const clock = new FakeClock();
+    const credential = new ScriptedCredential(() => {
+      throw Object.assign(new Error('unauthorized_client'), {
+        name: 'AuthenticationError',
+        statusCode: 401,
+      });
+    });
+    const source = create(clock, {
+      credential,
+      random: Math.random,
+      retry: { maxDelayMs: 10_000 },
+    });
+    const delays: number[] = [];
+    source.on('refreshFailed', (e) => delays.push(e.retryInMs));
+    source.start();
+    await clock.advance(600_000);
+    expect(delays.length).toBeGreaterThanOrEqual(60);
+    expect(delays.length).toBeLessThanOrEqual(76);
+    for (const d of delays) {
+      expect(d).toBeGreaterThanOrEqual(8_000);
+      expect(d).toBeLessThanOrEqual(10_000);
+    }
+    expect(clock.pendingTimers).toBe(1);
+  });
+
+  it('honours Retry-After on 429 (bounded by maxRetryAfterMs)', async () => {
+    const clock = new FakeClock();
+    let retryAfter = '7';
+    const credential = new ScriptedCredential(() => {
+      throw Object.assign(new Error('Too Many Requests'), {
+        statusCode: 429,
+        headers: { 'Retry-After': retryAfter },
+      });
+    });
+    const source = create(clock, { credential, retry: { maxRetryAfterMs: 30_000 } });
+    const delays: number[] = [];
+    source.on('refreshFailed', (e) => delays.push(e.retryInMs));
+    source.start();
+    await flush();
+    retryAfter = '3600';
+    await clock.advance(7_000);
+    expect(delays).toEqual([7_000, 30_000]);
+  });
+
+  it('times a hanging request out, aborts its signal, and retries', async () => {
+    const clock = new FakeClock();
+    const credential = new ScriptedCredential(({ n }) =>
+      n === 1 ? new Promise<AccessToken>(() => {}) : issueToken(clock.now(), 60_000),
+    );
+    const source = create(clock, { credential, requestTimeoutMs: 5_000 });
+    const pending = source.getCredentials().catch((e: unknown) => e);
+    await clock.advance(5_000);
+    expect(await pending).toMatchObject({ code: 'TOKEN_REQUEST_TIMEOUT', isRetryable: true });
+    expect(credential.signals[0]!.aborted).toBe(true);
+    await clock.advance(1_000);
+    expect(source.current()?.username).toBe(OID);
+  });
+
+  it('never lets an abandoned older answer overwrite a newer token', async () => {
+    const clock = new FakeClock();
+    const late = deferred<AccessToken>();
+    const credential = new ScriptedCredential(({ n }) =>
+      n === 1 ? late.promise : issueToken(clock.now(), 60_000),
+    );
+    const source = create(clock, { credential, requestTimeoutMs: 2_000 });
+    source.start();
+    await clock.advance(3_000);
+    const newer = source.current();
+    expect(newer).toBeDefined();
+    late.resolve(issueToken(clock.now(), 3_600_000));
+    await clock.advance(10);
+    expect(source.current()).toBe(newer);
+  });
+});
+
+describe('TokenSource: credential caches (MSAL returns its cached token)', () => {
+  /** Simulates MSAL: a cached token is returned while more than 5 minutes remain. */
+  function msalLike(
+    clock: FakeClock,
+    server: { issued: number },
+    cache: { token?: AccessToken } = {},
+  ): TokenCredential {
+    return {
+      getToken: async () => {
+        const cached = cache.token;
+        if (cached && cached.expiresOnTimestamp - clock.now() > 300_000) return cached;
+        server.issued += 1;
+        cache.token = issueToken(clock.now(), 3_600_000);
+        return cache.token;
+      },
+    };
+  }
+
+  it('with one credential instance: asks again inside the cache window, no tight loop', async () => {
+    const clock = new FakeClock();
+    const server = { issued: 0 };
+    const inner = msalLike(clock, server);
+    const credential = new ScriptedCredential(({ scopes, options }) =>
+      inner.getToken(scopes, options),
+    );
+    const source = create(clock, { credential });
+    const seen: string[] = [];
+    source.onCredentials((c) => seen.push(c.password));
+    const first = await source.getCredentials();
+    await clock.advance(2_700_000); // the 75% point: MSAL answers from its cache
+    expect(credential.calls).toBe(2);
+    expect(server.issued).toBe(1);
+    expect(source.current()).toBe(first);
+    expect(clock.dueTimes[0]).toBe(first.expiresAtMs - 300_000 + 2_000);
+    await clock.advance(first.expiresAtMs - 300_000 - clock.now()); // no call before the window
+    expect(credential.calls).toBe(2);
+    await clock.advance(2_000);
+    expect(credential.calls).toBe(3);
+    expect(server.issued).toBe(2);
+    expect(seen).toHaveLength(2); // one notification per new token, none for the cached one
+    expect(new Set(seen).size).toBe(2);
+    expect(source.current()!.expiresAtMs - clock.now()).toBeGreaterThan(3_500_000);
+  });
+
+  it('with a factory: builds a fresh credential (empty cache) and gets a new token at once', async () => {
+    const clock = new FakeClock();
+    const server = { issued: 0 };
+    let built = 0;
+    const source = create(clock, {
+      credential: () => {
+        built += 1;
+        return msalLike(clock, server);
+      },
+    });
+    const first = await source.getCredentials();
+    await clock.advance(2_700_000 + 1_000);
+    expect(built).toBe(2);
+    expect(server.issued).toBe(2);
+    expect(source.current()!.issuedAtMs).toBeGreaterThan(first.issuedAtMs);
+  });
+
+  it('with a factory over a process-wide cache (managed identity): falls back to the cache window', async () => {
+    const clock = new FakeClock();
+    const server = { issued: 0 };
+    const shared = {};
+    let built = 0;
+    const source = create(clock, {
+      credential: () => {
+        built += 1;
+        return msalLike(clock, server, shared);
+      },
+    });
+    const first = await source.getCredentials();
+    await clock.advance(2_700_000 + 1_000);
+    expect(built).toBe(2);
+    expect(server.issued).toBe(1);
+    expect(clock.dueTimes[0]).toBe(first.expiresAtMs - 298_000);
+    await clock.advance(first.expiresAtMs - 298_000 - clock.now());
+    expect(server.issued).toBe(2);
+    expect(source.current()!.expiresAtMs).toBeGreaterThan(first.expiresAtMs);
+  });
+});
+
+describe('TokenSource: listeners and lifecycle', () => {
+  it('does not leak listeners over 1000 subscribe/unsubscribe cycles', async () => {
+    const clock = new FakeClock();
+    const credential = new ScriptedCredential(() => issueToken(clock.now(), 60_000));
+    const source = create(clock, { credential });
+    const keep = vi.fn();
+    const offKeep = source.onCredentials(keep);
+    for (let i = 0; i < 1000; i++) {
+      const off = source.onCredentials(() => {});
+      const onRefreshed = (): void => {};
+      source.on('refreshed', onRefreshed);
+      off();
+      off(); // idempotent: must not remove anyone else
+      source.off('refreshed', onRefreshed);
+    }
+    expect(source.listenerCount('credentials')).toBe(1);
+    expect(source.listenerCount('refreshed')).toBe(0);
+    await clock.advance(100_000);
+    expect(keep).toHaveBeenCalledTimes(credential.calls);
+    offKeep();
+    expect(source.listenerCount('credentials')).toBe(0);
+  });
+
+  it('isolates listeners and loggers that throw', async () => {
+    const clock = new FakeClock();
+    const credential = new ScriptedCredential(() => issueToken(clock.now(), 60_000));
+    const errors: string[] = [];
+    const source = create(clock, {
+      credential,
+      logger: {
+        info: () => {
+          throw new Error('logger down');
+        },
+        error: (message) => errors.push(message),
+      },
+    });
+    const good = vi.fn();
+    source.on('refreshed', () => {
+      throw new Error('bad listener');
+    });
+    source.onCredentials(() => {
+      throw new Error('bad subscriber');
+    });
+    source.onCredentials(async () => {
+      throw new Error('bad async subscriber');
+    });
+    source.onCredentials(good);
+    await expect(source.getCredentials()).resolves.toBeDefined();
+    await flush();
+    expect(good).toHaveBeenCalledTimes(1);
+    expect(errors.length).toBe(3);
+    await clock.advance(60_000);
+    expect(good).toHaveBeenCalledTimes(2);
+  });
+
+  it('close during a pending request: waiters reject SOURCE_CLOSED, signal aborted, nothing left', async () => {
+    const clock = new FakeClock();
+    const credential = new ScriptedCredential(() => new Promise<AccessToken>(() => {}));
+    const source = create(clock, { credential });
+    const waiters = [source.getCredentials(), source.getCredentials()].map((p) =>
+      p.catch((e: unknown) => e),
+    );
+    await flush();
+    expect(clock.pendingTimers).toBe(1); // the request timeout
+    await source.close();
+    await source.close(); // idempotent
+    for (const e of await Promise.all(waiters)) expect(e).toMatchObject({ code: 'SOURCE_CLOSED' });
+    expect(credential.signals[0]!.aborted).toBe(true);
+    expect(clock.pendingTimers).toBe(0);
+    await expect(source.getCredentials()).rejects.toMatchObject({ code: 'SOURCE_CLOSED' });
+    expect(source.current()).toBeUndefined();
+    expect(source.listenerCount('credentials')).toBe(0);
+  });
+
+  it('leaves no real timer behind after close (system clock, Symbol.asyncDispose)', async () => {
+    // Our timers are unref'ed, so getActiveResourcesInfo() does not list them; track them instead.
+    const live = new Set<unknown>();
+    const realSet = globalThis.setTimeout;
+    const realClear = globalThis.clearTimeout;
+    const setSpy = vi.spyOn(globalThis, 'setTimeout').mockImplementation(((
+      fn: () => void,
+      ms?: number,
+    ) => {
+      const handle: ReturnType<typeof setTimeout> = realSet(() => {
+        live.delete(handle);
+        fn();
+      }, ms);
+      live.add(handle);
+      return handle;
+    }) as typeof setTimeout);
+    const clearSpy = vi.spyOn(globalThis, 'clearTimeout').mockImplementation(((
+      h: ReturnType<typeof setTimeout>,
+    ) => {
+      live.delete(h);
+      realClear(h);
+    }) as typeof clearTimeout);
+    const refBefore = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    try {
+      const gate = deferred<AccessToken>();
+      const credential = new ScriptedCredential(({ n }) =>
+        n === 1 ? issueToken(Date.now(), 3_600_000) : gate.promise,
+      );
+      {
+        await using source = new TokenSource({ credential, metrics: false });
+        await source.getCredentials();
+        expect(live.size).toBe(2); // refresh + expiry timers
+        for (const t of live) expect((t as { hasRef(): boolean }).hasRef()).toBe(false);
+      }
+      expect(live.size).toBe(0);
+      expect(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length).toBe(
+        refBefore,
+      );
+    } finally {
+      setSpy.mockRestore();
+      clearSpy.mockRestore();
+    }
+  });
+
+  it('close with a request in flight on the system clock leaves no timer', async () => {
+    const live = new Set<unknown>();
+    const realSet = globalThis.setTimeout;
+    const realClear = globalThis.clearTimeout;
+    const setSpy = vi.spyOn(globalThis, 'setTimeout').mockImplementation(((
+      fn: () => void,
+      ms?: number,
+    ) => {
+      const handle: ReturnType<typeof setTimeout> = realSet(() => {
+        live.delete(handle);
+        fn();
+      }, ms);
+      live.add(handle);
+      return handle;
+    }) as typeof setTimeout);
+    const clearSpy = vi.spyOn(globalThis, 'clearTimeout').mockImplementation(((
+      h: ReturnType<typeof setTimeout>,
+    ) => {
+      live.delete(h);
+      realClear(h);
+    }) as typeof clearTimeout);
+    try {
+      const credential = new ScriptedCredential(() => new Promise<AccessToken>(() => {}));
+      const source = new TokenSource({ credential, metrics: false });
+      const waiter = source.getCredentials().catch((e: unknown) => e);
+      await flush();
+      expect(live.size).toBe(1); // the request timeout
+      await source.close();
+      expect(await waiter).toMatchObject({ code: 'SOURCE_CLOSED' });
+      expect(live.size).toBe(0);
+    } finally {
+      setSpy.mockRestore();
+      clearSpy.mockRestore();
+    }
+  });
+});
