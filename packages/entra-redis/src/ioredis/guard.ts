@@ -1,0 +1,353 @@
+import { EntraRedisError } from '../errors.js';
+import { diagnoseServerError, TransactionTracker } from '../reauth/index.js';
+import type { RedisCredentials } from '../token/credentials.js';
+import { runBounded, type BlockingHost } from './blocking.js';
+import { applyCredentials, type GuardGroup } from './group.js';
+import { rotateSubscriber } from './rotation.js';
+import type {
+  IORedisCommandClass,
+  IORedisCommandLike,
+  IORedisConnectorLike,
+  IORedisLike,
+} from './types.js';
+
+const CLOSED = 'Connection is closed.';
+
+interface TokenWaiter {
+  afterMs: number;
+  resolve(credentials: RedisCredentials | undefined): void;
+  timer?: NodeJS.Timeout;
+}
+
+/**
+ * Protects one ioredis instance: keeps `options.username/password` current (every reconnect
+ * and `duplicate()` reads them), re-AUTHs the live connection in place on each new token
+ * (deferred past MULTI … EXEC; RESP2 subscribers are rotated instead), holds a reconnect until
+ * a valid token exists, cuts blocking commands to the token's life, fails commands fast while
+ * the token is expired, and diagnoses NOPERM. Everything is installed as own properties of the
+ * instance and of its connector, and removed by {@link ConnectionGuard.uninstall}.
+ */
+export class ConnectionGuard implements BlockingHost {
+  readonly Command: IORedisCommandClass;
+  readonly safetyMarginMs: number;
+  readonly #group: GuardGroup;
+  readonly #redis: IORedisLike;
+  readonly #onDuplicate: (child: IORedisLike) => void;
+  readonly #origSend: IORedisLike['sendCommand'];
+  readonly #origDuplicate: IORedisLike['duplicate'];
+  readonly #connector: IORedisConnectorLike | undefined;
+  readonly #origConnect: IORedisConnectorLike['connect'] | undefined;
+  readonly #origDisconnect: IORedisConnectorLike['disconnect'] | undefined;
+  readonly #own = new WeakSet<IORedisCommandLike>();
+  readonly #mapped = new WeakSet<IORedisCommandLike>();
+  readonly #tx: TransactionTracker;
+  readonly #waiters = new Set<TokenWaiter>();
+  readonly #listeners: Array<[string, (...args: unknown[]) => void]> = [];
+  #unsubscribe: (() => void) | undefined;
+  #pendingReauth = false;
+  #rotating: Promise<void> | undefined;
+  #gateCancel: ((error: Error) => void) | undefined;
+  #installed = true;
+
+  readonly #registry: Set<ConnectionGuard>;
+
+  /**
+   * Installs the guard on `redis`. `onDuplicate` protects each `duplicate()`; `registry` holds
+   * the guards of live clients (a guard leaves it when its client ends).
+   */
+  constructor(
+    group: GuardGroup,
+    redis: IORedisLike,
+    onDuplicate: (child: IORedisLike) => void,
+    registry: Set<ConnectionGuard>,
+  ) {
+    this.#group = group;
+    this.#registry = registry;
+    this.#redis = redis;
+    this.#onDuplicate = onDuplicate;
+    this.Command = commandClassOf(redis);
+    this.safetyMarginMs = group.options.blockingCommandSafetyMarginMs;
+    this.#tx = new TransactionTracker(() => {
+      if (this.#pendingReauth) queueMicrotask(() => this.#flushPending());
+    });
+    this.#origSend = redis.sendCommand;
+    this.#origDuplicate = redis.duplicate;
+    const current = group.source.current();
+    if (current) applyCredentials(redis.options, current);
+
+    redis.sendCommand = (command: IORedisCommandLike, stream?: unknown, ...rest: unknown[]) =>
+      this.#sendCommand(command, stream, rest);
+    redis.duplicate = (override?: Record<string, unknown>) => {
+      const child = this.#origDuplicate.call(redis, override);
+      if (this.#installed && !child.options.monitor) this.#onDuplicate(child);
+      return child;
+    };
+    this.#connector = redis.connector;
+    this.#origConnect = this.#connector?.connect;
+    this.#origDisconnect = this.#connector?.disconnect;
+    if (this.#connector && this.#origConnect && this.#origDisconnect) {
+      const connector = this.#connector;
+      const origConnect = this.#origConnect;
+      const origDisconnect = this.#origDisconnect;
+      connector.connect = (emit: unknown) =>
+        this.#gate().then(() => origConnect.call(connector, emit));
+      connector.disconnect = () => {
+        if (this.#redis.manuallyClosing) this.#gateCancel?.(new Error(CLOSED));
+        origDisconnect.call(connector);
+      };
+    }
+    this.#listen('ready', () => this.#onReady());
+    this.#listen('close', () => this.#tx.onConnectionLost());
+    this.#listen('end', () => this.#sleep());
+    if (redis.status !== 'end') this.#subscribe();
+  }
+
+  // ---- BlockingHost ----
+
+  send(command: IORedisCommandLike): Promise<unknown> {
+    return this.#origSend.call(this.#redis, command) as Promise<unknown>;
+  }
+
+  own(command: IORedisCommandLike): void {
+    this.#own.add(command);
+  }
+
+  current(): RedisCredentials | undefined {
+    return this.#group.source.current();
+  }
+
+  waitForToken(afterMs: number, deadlineMs: number): Promise<RedisCredentials | undefined> {
+    return new Promise((resolve) => {
+      const waiter: TokenWaiter = { afterMs, resolve };
+      if (Number.isFinite(deadlineMs)) {
+        waiter.timer = setTimeout(
+          () => this.#settle(waiter, undefined),
+          Math.max(0, deadlineMs - Date.now()),
+        );
+        waiter.timer.unref();
+      }
+      this.#waiters.add(waiter);
+    });
+  }
+
+  closed(): boolean {
+    return !this.#installed || this.#redis.status === 'end';
+  }
+
+  /** Removes every override and listener; the instance becomes a plain ioredis client. */
+  uninstall(): void {
+    if (!this.#installed) return;
+    this.#installed = false;
+    const r = this.#redis as unknown as Record<string, unknown>;
+    delete r.sendCommand;
+    delete r.duplicate;
+    if (this.#connector) {
+      const c = this.#connector as unknown as Record<string, unknown>;
+      delete c.connect;
+      delete c.disconnect;
+    }
+    for (const [event, fn] of this.#listeners) this.#redis.off(event, fn);
+    this.#gateCancel?.(new Error(CLOSED));
+    this.#sleep();
+  }
+
+  // ---- internals ----
+
+  #listen(event: string, fn: (...args: unknown[]) => void): void {
+    this.#redis.on(event, fn);
+    this.#listeners.push([event, fn]);
+  }
+
+  #subscribe(): void {
+    if (this.#unsubscribe || !this.#installed) return;
+    this.#registry.add(this);
+    this.#unsubscribe = this.#group.source.onCredentials((c) => this.#onToken(c));
+  }
+
+  /** The client ended: no token subscription, no timer, no waiter left. */
+  #sleep(): void {
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    this.#registry.delete(this);
+    for (const w of [...this.#waiters]) this.#settle(w, undefined);
+  }
+
+  #settle(waiter: TokenWaiter, credentials: RedisCredentials | undefined): void {
+    if (!this.#waiters.delete(waiter)) return;
+    clearTimeout(waiter.timer);
+    waiter.resolve(credentials);
+  }
+
+  /** Before each connection attempt: a valid token in the handshake, or wait for one. */
+  async #gate(): Promise<void> {
+    this.#subscribe();
+    let credentials = this.#group.source.current();
+    if (!credentials) {
+      credentials = await new Promise<RedisCredentials>((resolve, reject) => {
+        this.#gateCancel = reject;
+        this.#group.source.getCredentials().then(resolve, () => {
+          void this.waitForToken(0, Infinity).then((c) =>
+            c ? resolve(c) : reject(new Error(CLOSED)),
+          );
+        });
+      }).finally(() => {
+        this.#gateCancel = undefined;
+      });
+    }
+    this.#group.hadToken = true;
+    applyCredentials(this.#redis.options, credentials);
+    const condition = this.#redis.condition;
+    if (condition) {
+      condition.auth = this.#redis.options.username
+        ? [credentials.username, credentials.password]
+        : credentials.password;
+    }
+  }
+
+  #onToken(credentials: RedisCredentials): void {
+    this.#group.hadToken = true;
+    applyCredentials(this.#redis.options, credentials);
+    for (const w of [...this.#waiters]) {
+      if (credentials.expiresAtMs > w.afterMs) this.#settle(w, credentials);
+    }
+    const status = this.#redis.status;
+    if (status === 'connecting' && this.#redis.condition) {
+      this.#redis.condition.auth = [credentials.username, credentials.password];
+    } else if (status === 'ready') {
+      this.#reauth(credentials);
+    }
+  }
+
+  #onReady(): void {
+    const current = this.#group.source.current();
+    const auth = this.#redis.condition?.auth;
+    const used = Array.isArray(auth) ? auth[1] : auth;
+    if (current && used !== current.password) this.#reauth(current);
+  }
+
+  #reauth(credentials: RedisCredentials): void {
+    const redis = this.#redis;
+    if (redis.options.monitor) return;
+    if (redis.mode === 'subscriber') {
+      this.#rotate();
+      return;
+    }
+    if (this.#tx.inTransaction) {
+      this.#pendingReauth = true;
+      return;
+    }
+    this.#pendingReauth = false;
+    const auth = new this.Command('auth', [credentials.username, credentials.password]);
+    this.#own.add(auth);
+    this.send(auth).catch((error: unknown) => {
+      if (error === OBSOLETE) return;
+      const diagnosed = diagnoseServerError(error, credentials);
+      this.#group.report(
+        new EntraRedisError(
+          'REAUTH_FAILED',
+          `entra-redis: re-authenticating a live connection failed; it keeps its previous ` +
+            `identity until that token expires, then reconnects with the newest token. ` +
+            `${diagnosed?.message ?? (error as Error)?.message ?? ''}`,
+          { isRetryable: true, cause: diagnosed ?? error },
+        ),
+        redis,
+      );
+    });
+  }
+
+  #flushPending(): void {
+    if (!this.#pendingReauth || this.#tx.inTransaction || this.#redis.status !== 'ready') return;
+    const current = this.#group.source.current();
+    if (current) this.#reauth(current);
+  }
+
+  #rotate(): void {
+    if (this.#rotating) {
+      this.#pendingReauth = true;
+      return;
+    }
+    const redis = this.#redis;
+    this.#rotating = rotateSubscriber(redis, (override) =>
+      this.#origDuplicate.call(redis, override),
+    ).finally(() => {
+      this.#rotating = undefined;
+      if (this.#pendingReauth) {
+        this.#pendingReauth = false;
+        this.#onReady();
+      }
+    });
+  }
+
+  #sendCommand(command: IORedisCommandLike, stream: unknown, rest: unknown[]): unknown {
+    const redis = this.#redis;
+    if (this.#own.has(command) && command.name === 'auth') {
+      // Own AUTHs are written past this override; one seen here is ioredis re-sending it after
+      // a reconnect: obsolete (the handshake used the newest token), and it could shorten the
+      // connection's life.
+      command.reject(OBSOLETE);
+      return command.promise;
+    }
+    const name = command.name.toLowerCase();
+    if (
+      this.#group.hadToken &&
+      redis.status !== 'connect' &&
+      name !== 'quit' &&
+      !this.#group.source.current()
+    ) {
+      this.#group.source.getCredentials().then(
+        () =>
+          stream === undefined ? redis.sendCommand(command) : command.reject(new Error(CLOSED)),
+        (error: unknown) => command.reject(error as Error),
+      );
+      return command.promise;
+    }
+    if (
+      stream === undefined &&
+      !command.inTransaction &&
+      !this.#tx.inTransaction &&
+      !this.#own.has(command)
+    ) {
+      const bounded = runBounded(this, command, redis.condition ?? redis.options);
+      if (bounded) return bounded;
+    }
+    if (!this.#mapped.has(command)) {
+      this.#mapped.add(command);
+      const reject = command.reject;
+      command.reject = (error: Error) => {
+        const current = this.#group.source.current();
+        const diagnosed = /^NOPERM\b/.test(error?.message ?? '')
+          ? diagnoseServerError(error, {
+              ...(current ? { oid: current.oid, username: current.username } : {}),
+              command: command.name,
+            })
+          : undefined;
+        reject.call(command, diagnosed ?? error);
+      };
+    }
+    const result = this.#origSend.call(redis, command, stream, ...rest);
+    this.#tx.onCommandWritten(name);
+    return result;
+  }
+}
+
+/** Rejection of an own AUTH that ioredis tried to re-send after a reconnect (ignored). */
+const OBSOLETE = Object.freeze(new Error('entra-redis: obsolete re-AUTH not re-sent'));
+
+/**
+ * The `Command` class of the ioredis copy that made `redis` (5.x and 6.x; `redis.constructor`
+ * is not the Redis class there): read from a pipeline command that is never sent.
+ */
+function commandClassOf(redis: IORedisLike): IORedisCommandClass {
+  const pipeline = (
+    redis as unknown as { pipeline(): { ping(): unknown; _queue?: object[] } }
+  ).pipeline();
+  pipeline.ping();
+  const probe = pipeline._queue?.[0];
+  if (!probe) {
+    throw new EntraRedisError(
+      'INVALID_OPTION',
+      'entra-redis ioredis: unsupported ioredis version (expected 5.x or 6.x)',
+    );
+  }
+  return probe.constructor as IORedisCommandClass;
+}

@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import type { IORedisLike } from './types.js';
+
+const MESSAGE_EVENTS = new Set([
+  'message',
+  'messageBuffer',
+  'pmessage',
+  'pmessageBuffer',
+  'smessage',
+  'smessageBuffer',
+]);
+const STEP_TIMEOUT_MS = 5_000;
+
+/** Channel of a message event's arguments (pmessage: the second one). */
+function channelOf(event: string, args: unknown[]): string {
+  return String(event.startsWith('pmessage') ? args[1] : args[0]);
+}
+
+function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), STEP_TIMEOUT_MS);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function once(redis: IORedisLike, event: string): Promise<void> {
+  return new Promise((resolve) => redis.once(event, () => resolve()));
+}
+
+/**
+ * Moves a RESP2 subscriber (where Redis refuses AUTH) to a connection authenticated with the
+ * credentials now in `sub.options`, losing no message and delivering none twice.
+ *
+ * Two-marker handoff: Redis delivers pub/sub in one server-wide order, so a marker published on
+ * a private channel cuts every subscriber's stream at the same point.
+ * 1. the original subscribes to the marker channel; a temporary connection (same options, the
+ *    new token) subscribes to the same channels, patterns and shard channels plus the marker;
+ * 2. marker #1 is published: the original stops emitting message events after it, the temporary
+ *    one starts forwarding them to the original's listeners;
+ * 3. the original reconnects with the new token and resubscribes (ioredis `autoResubscribe`, or
+ *    here when that is off); a PING confirms the resubscription;
+ * 4. marker #2 is published: the temporary connection stops forwarding at it, the original
+ *    resumes; the marker channel is left and the temporary connections closed.
+ * If a step fails (or times out), the original still reconnects with the new token; messages
+ * may then be lost or duplicated during that one rotation.
+ */
+export async function rotateSubscriber(
+  sub: IORedisLike,
+  duplicate: (override: Record<string, unknown>) => IORedisLike,
+): Promise<void> {
+  const set = sub.condition?.subscriber;
+  if (!set) return;
+  const channels = set.channels('subscribe');
+  const patterns = set.channels('psubscribe');
+  const shards = set.channels('ssubscribe');
+  const marker = `__entra-redis:rotation:${randomUUID()}`;
+  const hadOwnEmit = Object.prototype.hasOwnProperty.call(sub, 'emit');
+  const previousEmit = sub.emit;
+  const seen = { original: 0, temp: 0 };
+  const waiters: Array<{ who: 'original' | 'temp'; n: number; resolve: () => void }> = [];
+  const markerSeen = (who: 'original' | 'temp', n: number): void => {
+    seen[who] = Math.max(seen[who], n);
+    for (const w of waiters.splice(0)) {
+      if (seen[w.who] >= w.n) w.resolve();
+      else waiters.push(w);
+    }
+  };
+  const waitMarker = (who: 'original' | 'temp', n: number): Promise<void> =>
+    seen[who] >= n
+      ? Promise.resolve()
+      : new Promise((resolve) => waiters.push({ who, n, resolve }));
+  const isMarker = (event: string, args: unknown[]): boolean => channelOf(event, args) === marker;
+  const markerNumber = (args: unknown[]): number => Number(String(args[1]));
+
+  // The original emits until marker #1, is silent between #1 and #2, emits again after #2.
+  sub.emit = function (this: IORedisLike, event: string | symbol, ...args: unknown[]): boolean {
+    if (typeof event === 'string' && MESSAGE_EVENTS.has(event)) {
+      if (isMarker(event, args)) {
+        if (event === 'messageBuffer') markerSeen('original', markerNumber(args));
+        return true;
+      }
+      if (seen.original === 1) return true;
+    }
+    return previousEmit.call(this, event, ...args);
+  };
+  const temp = duplicate({ lazyConnect: false, connectionName: 'entra-redis:rotation' });
+  const helper = duplicate({ lazyConnect: false, connectionName: 'entra-redis:rotation' });
+  temp.on('error', () => {});
+  helper.on('error', () => {});
+  // The temporary connection forwards between marker #1 and marker #2 only.
+  for (const event of MESSAGE_EVENTS) {
+    temp.on(event, (...args: unknown[]) => {
+      if (isMarker(event, args)) {
+        if (event === 'messageBuffer') markerSeen('temp', markerNumber(args));
+        return;
+      }
+      if (seen.temp === 1) previousEmit.call(sub, event, ...args);
+    });
+  }
+  let reconnected = false;
+  try {
+    await withTimeout(sub.subscribe(marker), 'the marker subscription');
+    await withTimeout(temp.subscribe(...channels, marker), 'the temporary subscription');
+    if (patterns.length > 0) await withTimeout(temp.psubscribe(...patterns), 'psubscribe');
+    for (const shard of shards) await withTimeout(temp.ssubscribe(shard), 'ssubscribe');
+    await withTimeout(helper.publish(marker, '1'), 'marker #1');
+    await withTimeout(Promise.all([waitMarker('original', 1), waitMarker('temp', 1)]), 'marker #1');
+    reconnected = true;
+    const ready = once(sub, 'ready');
+    sub.disconnect(true);
+    await withTimeout(ready, 'the reconnect');
+    if (sub.options.autoResubscribe === false) {
+      await sub.subscribe(...channels, marker);
+      if (patterns.length > 0) await sub.psubscribe(...patterns);
+      for (const shard of shards) await sub.ssubscribe(shard);
+    }
+    await withTimeout(sub.ping(), 'the resubscription');
+    await withTimeout(helper.publish(marker, '2'), 'marker #2');
+    await withTimeout(Promise.all([waitMarker('original', 2), waitMarker('temp', 2)]), 'marker #2');
+  } catch {
+    if (!reconnected && sub.status === 'ready') sub.disconnect(true);
+  } finally {
+    if (hadOwnEmit) sub.emit = previousEmit;
+    else delete (sub as { emit?: unknown }).emit;
+    temp.disconnect();
+    helper.disconnect();
+    if (sub.status === 'ready') sub.unsubscribe(marker).catch(() => {});
+  }
+}

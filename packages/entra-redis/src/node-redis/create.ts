@@ -1,0 +1,76 @@
+import * as redis from 'redis';
+import { diagnoseServerError } from '../reauth/index.js';
+import type { TokenSource } from '../token/token-source.js';
+import { attachEntraAuth, type NodeRedisClient } from './attach.js';
+import {
+  normalizeClientOptions,
+  type AnyRespClientOptions,
+  type CreateClientOptions,
+} from './options.js';
+
+type CreateClientFn = (options: AnyRespClientOptions) => unknown;
+
+/**
+ * Makes `connect()` of `target` reject a refused token with `AUTH_REFUSED` (naming the
+ * principal and the fix) instead of node-redis's bare `WRONGPASS`.
+ *
+ * @example
+ * ```ts
+ * diagnoseConnect(pool, tokenSource);
+ * ```
+ */
+export function diagnoseConnect(
+  target: { connect(): Promise<unknown> },
+  tokenSource: TokenSource,
+): void {
+  const connect = target.connect.bind(target);
+  Object.defineProperty(target, 'connect', {
+    configurable: true,
+    writable: true,
+    value: async () => {
+      try {
+        return await connect();
+      } catch (error) {
+        const credentials = tokenSource.current();
+        throw (
+          diagnoseServerError(
+            error,
+            credentials ? { oid: credentials.oid, username: credentials.username } : {},
+          ) ?? error
+        );
+      }
+    },
+  });
+}
+
+/**
+ * Creates a node-redis client authenticated with Entra ID: every (re)connect uses the token
+ * source's current token, every new token re-authenticates the live connection in place (see
+ * {@link attachEntraAuth}), and `duplicate()` copies are protected too. Applies Azure practice
+ * where unset: TLS with `servername` for Azure host names, TCP keepalive (30 s), a client name
+ * and a reconnect backoff with jitter. Refuses a plaintext connection to an Azure host name
+ * (`INSECURE_CONNECTION`) unless `allowInsecureConnection: true`. Pass another `createClient`
+ * (e.g. from redis 5) as the second argument to use it. A token the cache refuses makes
+ * `connect()` reject with `AUTH_REFUSED` naming the principal.
+ *
+ * @example
+ * ```ts
+ * import { TokenSource, managedIdentity } from 'entra-redis';
+ * import { createClient } from 'entra-redis/node-redis';
+ *
+ * const tokenSource = new TokenSource({ credential: managedIdentity() });
+ * const client = createClient({ socket: { host: 'cache.redis.cache.windows.net', port: 6380 }, tokenSource });
+ * await client.connect();
+ * ```
+ */
+export function createClient<C = ReturnType<typeof redis.createClient>>(
+  options: CreateClientOptions,
+  createRedisClient?: CreateClientFn,
+): C {
+  const { clientOptions, entra, tokenSource } = normalizeClientOptions(options, 'createClient');
+  const build = createRedisClient ?? (redis.createClient as CreateClientFn);
+  const client = build(clientOptions) as NodeRedisClient & { connect(): Promise<unknown> };
+  attachEntraAuth(client, tokenSource, entra);
+  diagnoseConnect(client, tokenSource);
+  return client as C;
+}

@@ -1,0 +1,52 @@
+/**
+ * Tracks whether a connection is inside `MULTI … EXEC`, from the order in which commands are
+ * written to it. An AUTH written inside a transaction is queued into it (it would change the
+ * caller's `EXEC` result and be lost on `DISCARD`), so adapters defer a re-AUTH until the
+ * transaction ends and send it right after `EXEC`/`DISCARD`.
+ *
+ * States: `idle` → (MULTI written) → `inTransaction` → (EXEC, DISCARD or RESET written, or the
+ * connection lost) → `idle`. A MULTI written while already inside (Redis refuses nesting) keeps
+ * the state. Names are case-insensitive.
+ *
+ * @example
+ * ```ts
+ * const tx = new TransactionTracker();
+ * tx.onCommandWritten('MULTI'); tx.inTransaction; // true
+ * tx.onCommandWritten('exec');  tx.inTransaction; // false
+ * ```
+ */
+export class TransactionTracker {
+  #inTransaction = false;
+  readonly #onIdle: () => void;
+
+  /** `onIdle` is called each time a transaction ends (EXEC, DISCARD, RESET or loss). */
+  constructor(onIdle: () => void = () => {}) {
+    this.#onIdle = onIdle;
+  }
+
+  /** Whether the next command written would be queued into a transaction. */
+  get inTransaction(): boolean {
+    return this.#inTransaction;
+  }
+
+  /** Call for every command written to the connection, in write order. */
+  onCommandWritten(name: string): void {
+    const lower = name.toLowerCase();
+    if (lower === 'multi') {
+      this.#inTransaction = true;
+    } else if (lower === 'exec' || lower === 'discard' || lower === 'reset') {
+      this.#end();
+    }
+  }
+
+  /** Call when the connection is lost: the server dropped the transaction with it. */
+  onConnectionLost(): void {
+    this.#end();
+  }
+
+  #end(): void {
+    if (!this.#inTransaction) return;
+    this.#inTransaction = false;
+    this.#onIdle();
+  }
+}

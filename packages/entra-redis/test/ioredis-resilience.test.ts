@@ -1,0 +1,224 @@
+import { TokenSource } from 'entra-redis';
+import { attachEntraAuth, createRedis } from 'entra-redis/ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sleep, startTestEmulator, waitFor, type TestEmulator } from './helpers/emulator.js';
+import { connect, VARIANTS, type AnyRedis } from './ioredis-fixture.js';
+
+// Rules 1 (reconnects), 3, 7 and 8 of issue 5, for ioredis 6 (RESP3) and ioredis 5 (RESP2).
+describe.each([VARIANTS[0]!, VARIANTS[2]!])('ioredis resilience: $name', (variant) => {
+  let env: TestEmulator;
+  beforeAll(async () => {
+    env = await startTestEmulator({ tokenLifetimeSec: 4 });
+  });
+  afterAll(() => env?.close());
+
+  it('50 connections: one token request per rotation, one AUTH per connection per rotation after 20 reconnects, nothing left after quit', async () => {
+    const source = env.tokenSource();
+    const oid = env.emulator.servicePrincipal.oid;
+    const base = await connect(env, variant, source);
+    const clients: AnyRedis[] = [base];
+    for (let i = 0; i < 49; i++) {
+      const d = base.duplicate() as AnyRedis;
+      d.on('error', () => {});
+      clients.push(d);
+    }
+    await Promise.all(clients.map((c) => c.ping()));
+    // 20 reconnects of every connection, the current token each time.
+    for (let i = 0; i < 20; i++) {
+      env.emulator.faults.dropRedisConnections();
+      await Promise.all(clients.map((c) => c.ping()));
+    }
+    const failedBefore = env.emulator.stats().redis.authFailed;
+    expect(failedBefore).toBe(0);
+    // Count the re-AUTHs that follow each rotation; no reconnects now.
+    let rotations = 0;
+    const perRotation: number[] = [];
+    const onAuth = (e: { reauth: boolean; ok: boolean }) => {
+      if (e.reauth && e.ok && perRotation.length > 0) perRotation[perRotation.length - 1]! += 1;
+    };
+    env.emulator.front.events.on('auth', onAuth);
+    const requestsBefore = env.emulator.stats().identity.tokensIssued[oid] ?? 0;
+    const off = source.onCredentials(() => {
+      rotations++;
+      perRotation.push(0);
+    });
+    const end = Date.now() + 12_500;
+    while (Date.now() < end) {
+      await Promise.all(clients.map((c) => c.get('k')));
+      await sleep(50);
+    }
+    await sleep(300);
+    off();
+    env.emulator.front.events.off('auth', onAuth);
+    const requests = (env.emulator.stats().identity.tokensIssued[oid] ?? 0) - requestsBefore;
+    console.log(
+      `[${variant.name}] rotations=${rotations} tokenRequests=${requests} reauthsPerRotation=${perRotation.join(',')}`,
+    );
+    expect(rotations).toBeGreaterThanOrEqual(5);
+    expect(requests).toBeGreaterThanOrEqual(rotations);
+    expect(requests).toBeLessThanOrEqual(rotations + 1);
+    expect(perRotation).toEqual(perRotation.map(() => 50));
+    expect(env.emulator.stats().redis.evictions).toBe(0);
+    await Promise.all(clients.map((c) => c.quit()));
+    await waitFor(() => source.listenerCount('credentials') === 0, 2_000, 'no listener left');
+  }, 30_000);
+
+  it('detach() removes every listener and override from a client and its duplicates', async () => {
+    const source = env.tokenSource();
+    const c = await source.getCredentials();
+    const Redis = variant.Redis as unknown as new (o: object) => AnyRedis;
+    const redis = new Redis({
+      host: env.emulator.redis.host,
+      port: env.emulator.redis.port,
+      tls: { ca: env.emulator.caCertPem },
+      username: c.username,
+      password: c.password,
+      enableReadyCheck: false,
+      lazyConnect: true,
+    });
+    const detach = attachEntraAuth(redis, source);
+    const dup = redis.duplicate();
+    await Promise.all([redis.ping(), dup.ping()]);
+    expect(source.listenerCount('credentials')).toBe(2);
+    detach();
+    expect(source.listenerCount('credentials')).toBe(0);
+    expect(Object.prototype.hasOwnProperty.call(redis, 'sendCommand')).toBe(false);
+    expect(Object.prototype.hasOwnProperty.call(dup, 'duplicate')).toBe(false);
+    await Promise.all([redis.quit(), dup.quit()]);
+  });
+
+  it('identity outage past expiry: commands fail fast with TOKEN_EXPIRED naming the cause, then work again', async () => {
+    const source = env.tokenSource();
+    const redis = await connect(env, variant, source);
+    await source.getCredentials();
+    const fault = env.emulator.identity.faults.inject({
+      kind: 'status',
+      status: 503,
+      durationMs: 7_000,
+    });
+    const slow: number[] = [];
+    const codes = new Set<string>();
+    let expiredMessage = '';
+    while (!fault.ended) {
+      const t0 = Date.now();
+      try {
+        await redis.set('outage', '1');
+      } catch (e) {
+        const err = e as { code?: string; message: string };
+        codes.add(String(err.code));
+        if (err.code === 'TOKEN_EXPIRED') expiredMessage = err.message;
+        if (Date.now() - t0 >= 1_000) slow.push(Date.now() - t0);
+      }
+      await sleep(100);
+    }
+    const endedAt = Date.now();
+    let recoveredAfterMs = -1;
+    while (Date.now() - endedAt < 10_000) {
+      try {
+        expect(await redis.set('outage', '2')).toBe('OK');
+        recoveredAfterMs = Date.now() - endedAt;
+        break;
+      } catch {
+        await sleep(100);
+      }
+    }
+    console.log(
+      `[${variant.name}] outage codes=${[...codes].join(',')} recoveredAfterMs=${recoveredAfterMs}`,
+    );
+    expect([...codes]).toEqual(['TOKEN_EXPIRED']);
+    // The cause: the last refresh error (the endpoint's 503 "temporarily_unavailable") once the
+    // source saw one, or, while the Azure SDK still retries internally, that none arrived yet.
+    expect(expiredMessage).toMatch(
+      /access token expired at .*(last refresh failed: .*(503|temporarily_unavailable)|no fresh token has arrived)/,
+    );
+    expect(slow).toEqual([]);
+    expect(recoveredAfterMs).toBeGreaterThanOrEqual(0);
+    expect(await redis.get('outage')).toBe('2');
+    await redis.quit();
+  }, 30_000);
+
+  it('reconnects after dropped connections use the current token', async () => {
+    const source = env.tokenSource();
+    const redis = await connect(env, variant, source);
+    const failed = env.emulator.stats().redis.authFailed;
+    const end = Date.now() + 7_000;
+    let i = 0;
+    while (Date.now() < end) {
+      if (++i % 15 === 0) env.emulator.faults.dropRedisConnections();
+      expect(await redis.incr('drops')).toBeGreaterThan(0);
+      await sleep(30);
+    }
+    expect(env.emulator.stats().redis.authFailed - failed).toBe(0);
+    await redis.quit();
+  }, 20_000);
+
+  it('a principal without an access policy fails with AUTH_REFUSED naming the oid and the fix', async () => {
+    const { emulator } = env;
+    const principal = emulator.tenant.findByOid(emulator.principals.unassigned!.oid)!;
+    const source = new TokenSource({
+      credential: {
+        getToken: async () => {
+          const { accessToken } = await emulator.tenant.mintAccessToken(principal, {
+            audience: 'https://redis.azure.com',
+            lifetimeSec: 60,
+          });
+          return { token: accessToken, expiresOnTimestamp: Date.now() + 60_000 };
+        },
+      },
+    });
+    const error = await connect(env, variant, source).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'AUTH_REFUSED' });
+    const message = (error as Error).message;
+    expect(message).toContain(principal.oid);
+    expect(message).toMatch(/data access policy/);
+    expect(message).toMatch(/https:\/\/redis\.azure\.com\/\.default/);
+    expect(source.listenerCount('credentials')).toBe(0);
+    await source.close();
+  });
+
+  it("a Data Reader's SET fails with PERMISSION_DENIED and guidance; reads work", async () => {
+    const { emulator } = env;
+    const principal = emulator.tenant.findByOid(emulator.principals.reader!.oid)!;
+    const source = new TokenSource({
+      credential: {
+        getToken: async () => {
+          const { accessToken } = await emulator.tenant.mintAccessToken(principal, {
+            audience: 'https://redis.azure.com',
+            lifetimeSec: 60,
+          });
+          return { token: accessToken, expiresOnTimestamp: Date.now() + 60_000 };
+        },
+      },
+    });
+    const redis = await connect(env, variant, source);
+    const error = await redis.set('x', '1').catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'PERMISSION_DENIED' });
+    expect((error as Error).message).toMatch(/^NOPERM/);
+    expect((error as Error).message).toMatch(/Data Contributor/);
+    expect((error as Error).message).toContain(principal.oid);
+    expect(await redis.get('x')).toBeNull();
+    await redis.quit();
+    await source.close();
+  });
+});
+
+describe('createRedis options', () => {
+  it('refuses a plaintext Azure host unless allowInsecureConnection, naming the option', async () => {
+    const source = new TokenSource({ credential: { getToken: async () => null } });
+    await expect(
+      createRedis({ host: 'contoso.redis.cache.windows.net', port: 6379, tokenSource: source }),
+    ).rejects.toMatchObject({
+      code: 'INSECURE_CONNECTION',
+      message: expect.stringMatching(/allowInsecureConnection/),
+    });
+    await expect(
+      createRedis({
+        host: 'contoso.redis.cache.windows.net',
+        port: 6380,
+        tls: null as never,
+        tokenSource: source,
+      }),
+    ).rejects.toMatchObject({ code: 'INSECURE_CONNECTION' });
+    await source.close();
+  });
+});

@@ -1,0 +1,419 @@
+import type { AccessToken } from '@azure/identity';
+import { TokenSource } from 'entra-redis';
+import { createClient, createClientPool } from 'entra-redis/node-redis';
+import type { createClientPool as createRedisPool } from 'redis';
+import * as redis6 from 'redis';
+import * as redis5 from 'redis5';
+import { respOf } from '../src/node-redis/internals.js';
+import type { RedisModuleLike } from 'entra-redis/node-redis';
+import { inspect } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  NODE_REDIS_VARIANTS,
+  nodeRedisClient,
+  type Client,
+  type NodeRedisVariant,
+} from './node-redis-fixture.js';
+import { sleep, startTestEmulator, waitFor, type TestEmulator } from './helpers/emulator.js';
+
+// node-redis against the emulator with 3-second tokens: in-place re-authentication across
+// rotations under load, duplicate(), one token request per rotation, reconnects, identity
+// outage, refused tokens. redis 6 (RESP3 default, and RESP2) and redis 5.
+type Pool = ReturnType<typeof createRedisPool>;
+
+const VARIANTS = NODE_REDIS_VARIANTS;
+
+describe('entra-redis/node-redis against the emulator', () => {
+  let env: TestEmulator;
+
+  beforeAll(async () => {
+    env = await startTestEmulator({ tokenLifetimeSec: 3 });
+  });
+  afterAll(() => env?.close());
+
+  const client = (source: TokenSource, variant?: NodeRedisVariant, extra?: object): Client =>
+    nodeRedisClient(env, source, variant, extra);
+
+  /** A custom TokenCredential minting tokens for another principal of the emulator's tenant. */
+  function principalSource(oid: string): TokenSource {
+    const principal = env.emulator.tenant.findByOid(oid)!;
+    return new TokenSource({
+      credential: {
+        getToken: async (): Promise<AccessToken> => {
+          const minted = await env.emulator.tenant.mintAccessToken(principal, {
+            audience: 'https://redis.azure.com',
+            lifetimeSec: 60,
+          });
+          return { token: minted.accessToken, expiresOnTimestamp: minted.expiresOnSec * 1000 };
+        },
+      },
+    });
+  }
+
+  it.each(VARIANTS)(
+    '$name: a client, its duplicate and a pool stay authenticated across five rotations under load; transactions commit or fail exactly as without rotation',
+    async (variant) => {
+      const source = env.tokenSource();
+      let rotations = 0;
+      source.on('refreshed', () => (rotations += 1));
+      const main = client(source, variant);
+      await main.connect();
+      const copy = main.duplicate();
+      const raw = main.duplicate(); // a raw MULTI holds its connection: give it its own
+      const watcher = main.duplicate(); // WATCH is per connection: give it its own
+      for (const c of [copy, raw, watcher]) c.on('error', () => undefined);
+      await Promise.all([copy.connect(), raw.connect(), watcher.connect()]);
+      const pool = createClientPool<Pool>(
+        {
+          socket: {
+            host: env.emulator.redis.host,
+            port: env.emulator.redis.port,
+            tls: true,
+            ca: env.emulator.caCertPem,
+          },
+          tokenSource: source,
+          ...(variant.RESP ? { RESP: variant.RESP } : {}),
+        },
+        { minimum: 2, maximum: 6 },
+        variant.module,
+      );
+      pool.on('error', () => undefined);
+      await pool.connect();
+      const before = env.emulator.stats().redis;
+      const failures: string[] = [];
+      const counts = { ops: 0, poolOps: 0, rawTx: 0, watchCommits: 0, watchAborts: 0 };
+      const deadline = Date.now() + 11_000;
+      const prefix = `nr:${variant.name}`;
+      const guard = async (what: string, fn: () => Promise<void>): Promise<void> => {
+        for (let i = 0; Date.now() < deadline; i += 1) {
+          try {
+            await fn();
+          } catch (error) {
+            failures.push(`${what}: ${(error as Error).message}`);
+          }
+          await sleep(5);
+        }
+      };
+      // Plain commands and a multi() block on the client and on its duplicate.
+      const load = (c: Client, key: string) => {
+        let n = 0;
+        return guard(key, async () => {
+          n += 1;
+          await c.set(`${key}:${n % 50}`, String(n));
+          if ((await c.get(`${key}:${n % 50}`)) !== String(n)) failures.push('bad read');
+          const [a, b] = (await c
+            .multi()
+            .incr(`${key}:n`)
+            .incr(`${key}:n`)
+            .exec()) as unknown as number[];
+          if (Number(b) !== Number(a) + 1) failures.push(`multi ${a}, ${b}`);
+          counts.ops += 1;
+        });
+      };
+      // A raw MULTI held open across awaits: a re-AUTH must wait until after EXEC.
+      const rawTransactions = guard('raw MULTI', async () => {
+        expect(await raw.sendCommand(['MULTI'])).toBe('OK');
+        await raw.sendCommand(['INCR', `${prefix}:raw`]);
+        await sleep(40);
+        await raw.sendCommand(['INCR', `${prefix}:raw`]);
+        const reply = (await raw.sendCommand(['EXEC'])) as unknown[];
+        if (reply.length !== 2 || reply.some((r) => typeof r !== 'number')) {
+          failures.push(`raw EXEC replied ${JSON.stringify(reply)}`);
+        }
+        counts.rawTx += 1;
+      });
+      // WATCH: untouched keys always commit; a key changed by another client always aborts.
+      const watched = guard('WATCH', async () => {
+        const key = `${prefix}:watched`;
+        await watcher.watch(key);
+        const value = Number(await watcher.get(key));
+        await sleep(20);
+        await watcher
+          .multi()
+          .set(key, String(value + 1))
+          .exec();
+        counts.watchCommits += 1;
+        await watcher.watch(key);
+        await copy.set(key, '0');
+        await expect(watcher.multi().set(key, 'lost').exec()).rejects.toThrow(/watch/i);
+        counts.watchAborts += 1;
+      });
+      // The pool: concurrent commands on several members, transactions on one member.
+      const pooled = guard('pool', async () => {
+        const ids = Array.from({ length: 8 }, (_, i) => i);
+        await Promise.all(ids.map((i) => pool.set(`${prefix}:pool:${i}`, String(i))));
+        const values = await Promise.all(ids.map((i) => pool.get(`${prefix}:pool:${i}`)));
+        if (values.join() !== ids.join()) failures.push(`pool read ${values.join()}`);
+        await pool.execute(async (member) => {
+          const [a, b] = (await member
+            .multi()
+            .incr(`${prefix}:pn`)
+            .incr(`${prefix}:pn`)
+            .exec()) as unknown as number[];
+          if (Number(b) !== Number(a) + 1) failures.push(`pool multi ${a}, ${b}`);
+        });
+        counts.poolOps += 1;
+      });
+      let members = 0;
+      const census = guard('census', async () => {
+        // Every pool member (the pool grows under load) holds one subscription, like each client.
+        members = Math.max(members, pool.totalClients);
+        expect(source.listenerCount('credentials')).toBe(4 + pool.totalClients);
+        await sleep(100);
+      });
+      await Promise.all([
+        load(main, `${prefix}:a`),
+        load(copy, `${prefix}:b`),
+        rawTransactions,
+        watched,
+        pooled,
+        census,
+      ]);
+      expect(members).toBeGreaterThan(2);
+      const after = env.emulator.stats().redis;
+      expect(failures).toEqual([]);
+      expect(counts.ops).toBeGreaterThan(200);
+      expect(counts.poolOps).toBeGreaterThan(50);
+      expect(counts.rawTx).toBeGreaterThan(50);
+      expect(counts.watchCommits).toBe(counts.watchAborts);
+      expect(counts.watchCommits).toBeGreaterThan(50);
+      expect(rotations).toBeGreaterThanOrEqual(5);
+      expect(after.evictions - before.evictions).toBe(0);
+      expect(after.reauthFailed - before.reauthFailed).toBe(0);
+      // main, copy and at least the pool's two members, on each of at least four rotations.
+      expect(after.reauthOk - before.reauthOk).toBeGreaterThanOrEqual(4 * 4);
+      for (const c of [copy, raw]) c.destroy();
+      await Promise.all([main.close(), watcher.close(), pool.close()]);
+      await waitFor(() => source.listenerCount('credentials') === 0, 2_000, 'no subscription left');
+      await source.close(); // stop refreshing: the emulator counts token requests per oid
+    },
+    30_000,
+  );
+
+  it('50 clients: one token request per rotation; after 20 reconnects one AUTH per connection per rotation; close()/destroy() leave no subscription and no timer', async () => {
+    const timersBefore = timeouts();
+    const authFailedBefore = env.emulator.stats().redis.authFailed;
+    const source = env.tokenSource();
+    const oid = env.emulator.servicePrincipal.oid;
+    await source.getCredentials();
+    const clients = Array.from({ length: 50 }, () => client(source));
+    await Promise.all(clients.map((c) => c.connect()));
+    for (let i = 0; i < 20; i += 1) {
+      env.emulator.faults.dropRedisConnections();
+      await waitFor(() => clients.every((c) => c.isReady), 10_000, 'clients reconnected');
+    }
+    expect(source.listenerCount('credentials')).toBe(50);
+    const issuedBefore = env.emulator.stats().identity.tokensIssued[oid] ?? 0;
+    let rotations = 0;
+    const reauths: number[] = [];
+    source.on('refreshed', () => {
+      rotations += 1;
+      const start = env.emulator.stats().redis.reauthOk;
+      setTimeout(() => reauths.push(env.emulator.stats().redis.reauthOk - start), 500);
+    });
+    await waitFor(() => reauths.length >= 3, 15_000, 'three rotations');
+    const issued = (env.emulator.stats().identity.tokensIssued[oid] ?? 0) - issuedBefore;
+    expect(issued).toBeLessThanOrEqual(rotations + 1);
+    expect(reauths.slice(0, 3)).toEqual([50, 50, 50]);
+    // No reconnect sent a stale token.
+    expect(env.emulator.stats().redis.authFailed - authFailedBefore).toBe(0);
+    expect(await Promise.all(clients.map((c) => c.ping()))).toEqual(Array(50).fill('PONG'));
+    // Half closed gracefully, half destroyed; one never connected.
+    const idle = client(source);
+    expect(source.listenerCount('credentials')).toBe(51);
+    idle.destroy();
+    await Promise.all(clients.slice(0, 25).map((c) => c.close()));
+    for (const c of clients.slice(25)) c.destroy();
+    expect(source.listenerCount('credentials')).toBe(0);
+    await source.close();
+    await waitFor(() => timeouts() <= timersBefore, 3_000, 'no timer left');
+  }, 60_000);
+
+  it('identity outage past expiry: BLPOP 0 fails with a retryable BLOCKING_COMMAND_INTERRUPTED, commands fail fast with TOKEN_EXPIRED naming the cause, then recovery without restart', async () => {
+    const source = env.tokenSource();
+    const c = client(source);
+    await c.connect();
+    const blocked = c.duplicate();
+    blocked.on('error', () => undefined);
+    await blocked.connect();
+    const fault = env.emulator.identity.faults.inject({
+      kind: 'status',
+      status: 503,
+      durationMs: 6_000,
+    });
+    const pop = blocked.blPop('nr:outage:queue', 0).then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
+    await waitFor(() => source.current() === undefined, 6_000, 'token expiry');
+    const started = Date.now();
+    const failure = await c.get('nr:x').catch((error: unknown) => error);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(failure).toMatchObject({ code: 'TOKEN_EXPIRED', isRetryable: true });
+    expect((failure as Error).message).toMatch(
+      /expired at .* and (the last refresh failed|no fresh token has arrived yet)/,
+    );
+    expect(await pop).toMatchObject({
+      error: { code: 'BLOCKING_COMMAND_INTERRUPTED', isRetryable: true },
+    });
+    expect(((await pop) as { error: Error }).error.message).toMatch(
+      /BLPOP was interrupted[\s\S]*access token expire[\s\S]*retry/,
+    );
+    while (!fault.ended) await sleep(50);
+    await waitFor(async () => (await c.ping().catch(() => '')) === 'PONG', 10_000, 'recovery');
+    await waitFor(
+      async () => (await blocked.ping().catch(() => '')) === 'PONG',
+      10_000,
+      'recovery',
+    );
+    await c.rPush('nr:outage:queue', 'after');
+    expect(await blocked.blPop('nr:outage:queue', 0)).toEqual({
+      key: 'nr:outage:queue',
+      element: 'after',
+    });
+    blocked.destroy();
+    c.destroy();
+    await source.close();
+  }, 30_000);
+
+  it('a principal without an access policy fails with AUTH_REFUSED naming its oid', async () => {
+    const { emulator } = env;
+    const unassigned = emulator.principals.unassigned!;
+    const source = principalSource(unassigned.oid);
+    const c = client(source, VARIANTS[0], {
+      socket: {
+        host: emulator.redis.host,
+        port: emulator.redis.port,
+        tls: true,
+        ca: emulator.caCertPem,
+        reconnectStrategy: false,
+      },
+    });
+    const refused = await c.connect().catch((error: unknown) => error);
+    expect(refused).toMatchObject({
+      code: 'AUTH_REFUSED',
+      message: expect.stringMatching(
+        new RegExp(`${unassigned.oid}[\\s\\S]*assign a data access policy`),
+      ),
+    });
+    const token = (await source.getCredentials()).password;
+    expect(inspect(refused, { depth: 5 })).not.toContain(token);
+    c.destroy();
+    await source.close();
+  });
+
+  it('WATCH … MULTI/EXEC across a rotation commits or aborts exactly as without rotation', async () => {
+    const source = env.tokenSource();
+    const watcher = client(source);
+    const other = client(source);
+    await Promise.all([watcher.connect(), other.connect()]);
+    const rotated = () =>
+      new Promise<void>((resolve) => {
+        const off = source.onCredentials(() => {
+          off();
+          setTimeout(resolve, 300); // let the re-AUTH run between WATCH and EXEC
+        });
+      });
+
+    // Untouched key: the transaction commits although a re-AUTH ran between WATCH and EXEC.
+    await watcher.set('nr:watched', '1');
+    await watcher.watch('nr:watched');
+    await rotated();
+    expect(await watcher.multi().incr('nr:watched').exec()).toEqual([2]);
+
+    // Key changed by another client: the transaction aborts, as it would without rotation.
+    await watcher.watch('nr:watched');
+    await rotated();
+    await other.set('nr:watched', '10');
+    await expect(watcher.multi().incr('nr:watched').exec()).rejects.toThrow(/watch/i);
+    expect(await watcher.get('nr:watched')).toBe('10');
+    watcher.destroy();
+    other.destroy();
+    await source.close();
+  }, 20_000);
+
+  it("a Data Reader's SET fails with PERMISSION_DENIED naming the fix; its GET works", async () => {
+    const source = principalSource(env.emulator.principals.reader!.oid);
+    const c = client(source);
+    await c.connect();
+    const denied = await c.set('nr:reader', 'x').catch((error: unknown) => error);
+    expect(denied).toMatchObject({
+      code: 'PERMISSION_DENIED',
+      message: expect.stringMatching(/^NOPERM[\s\S]*Data Contributor/),
+    });
+    expect(inspect(denied, { depth: 5 })).not.toContain((await source.getCredentials()).password);
+    expect(await c.get('nr:reader')).toBeNull();
+    c.destroy();
+    await source.close();
+  });
+
+  it('refuses a plaintext connection to an Azure host name unless allowed', () => {
+    const source = env.tokenSource();
+    expect(() =>
+      createClient({
+        socket: { host: 'contoso.redis.cache.windows.net', port: 6379, tls: false },
+        tokenSource: source,
+      }),
+    ).toThrow(expect.objectContaining({ code: 'INSECURE_CONNECTION' }));
+    expect(() =>
+      createClient({
+        socket: { host: 'localhost', port: 6379 },
+        tokenSource: source,
+        username: 'x',
+      } as never),
+    ).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
+    expect(() =>
+      createClient({ url: 'redis://contoso.redis.cache.windows.net:6379', tokenSource: source }),
+    ).toThrow(expect.objectContaining({ code: 'INSECURE_CONNECTION' }));
+    expect(() =>
+      createClientPool({
+        socket: { host: 'contoso.redis.azure.net', port: 10000, tls: false },
+        tokenSource: source,
+      }),
+    ).toThrow(expect.objectContaining({ code: 'INSECURE_CONNECTION' }));
+    expect(() =>
+      createClient({ url: 'rediss://user:secret@localhost:6380', tokenSource: source }),
+    ).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
+    // Allowed explicitly (a local tunnel): no error, and nothing subscribed until used.
+    const tunnel = createClient({
+      socket: { host: 'contoso.redis.cache.windows.net', port: 6379, tls: false },
+      tokenSource: source,
+      allowInsecureConnection: true,
+    });
+    tunnel.destroy();
+    expect(source.listenerCount('credentials')).toBe(0);
+  });
+});
+
+describe('entra-redis/node-redis internals', () => {
+  it('createClientPool leaves RedisClient.factory as it was (redis 6 and 5), and tells the default protocol apart', async () => {
+    const source = new TokenSource({
+      credential: { getToken: async () => ({ token: 'x', expiresOnTimestamp: Date.now() }) },
+    });
+    for (const module of [redis6, redis5] as unknown as RedisModuleLike[]) {
+      const RedisClient = Object.getPrototypeOf(
+        Object.getPrototypeOf(Object.getPrototypeOf(module.createClient())),
+      ).constructor as { factory: unknown };
+      const before = RedisClient.factory;
+      expect(typeof before).toBe('function');
+      const pool = createClientPool<Pool>(
+        { socket: { host: 'localhost', port: 1 }, tokenSource: source },
+        {},
+        module,
+      );
+      expect(RedisClient.factory).toBe(before);
+      expect(Object.prototype.hasOwnProperty.call(pool, 'connect')).toBe(true);
+      pool.destroy();
+    }
+    expect(respOf(redis6.createClient())).toBe(3);
+    expect(respOf(redis5.createClient())).toBe(2);
+    expect(respOf(redis5.createClient({ RESP: 3 }))).toBe(3);
+    expect(respOf(redis6.createClient({ RESP: 2 }))).toBe(2);
+    await source.close();
+  });
+});
+
+/** Live `setTimeout` timers of this process. */
+function timeouts(): number {
+  return process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+}
