@@ -1,0 +1,48 @@
+// One token through the core's TokenSource (the same path an application takes), then closed.
+
+import { TokenSource } from '../index.js';
+import type { ResolvedAuth } from './auth-options.js';
+import { decodeClaims, summarizeClaims, type TokenSummary } from './claims.js';
+import { needsAuthorityProbe, tokenFailure } from './diagnose-token.js';
+import type { Finding } from './diagnose.js';
+import { probeTls } from './network.js';
+
+/** An acquired token. `token` is the secret: never print it (except `token --raw`). */
+export interface Acquired {
+  readonly token: string;
+  readonly username: string;
+  readonly summary: TokenSummary;
+}
+
+/** Requests one token for `auth.scope`; rejects with the core's classified error. */
+export async function acquireToken(auth: ResolvedAuth, username?: string): Promise<Acquired> {
+  const source = new TokenSource({
+    credential: auth.credential,
+    scopes: auth.scope,
+    requestTimeoutMs: auth.tokenTimeoutMs,
+    metrics: false,
+    name: 'entra-redis-cli',
+    ...(username !== undefined ? { username } : {}),
+  });
+  try {
+    const credentials = await source.getCredentials();
+    const token = credentials.password;
+    return {
+      token,
+      username: credentials.username,
+      summary: summarizeClaims(decodeClaims(token), Date.now()),
+    };
+  } finally {
+    await source.close();
+  }
+}
+
+/** Explains a failed token request; probes the authority's TLS when the error hides the cause. */
+export async function explainTokenFailure(error: unknown, auth: ResolvedAuth): Promise<Finding> {
+  const authority = auth.authorityHost ?? 'https://login.microsoftonline.com';
+  const probe =
+    auth.kind !== 'managed-identity' && needsAuthorityProbe(error)
+      ? await probeTls(authority, Math.min(auth.timeoutMs, 5000))
+      : undefined;
+  return tokenFailure(error, { ...auth, authorityHost: authority }, probe);
+}
