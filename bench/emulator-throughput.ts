@@ -1,0 +1,120 @@
+// Pipelined throughput of redis-server directly vs through the emulator's RESP front end
+// (plaintext both, same client: redis-benchmark -P 16). Interleaved runs; median; ratio. The front
+// runs in this process, so its CPU time per request is reported too (the figure to improve: on a
+// 2-core machine the client, redis-server and the front compete for the same cores).
+// Run: node --import tsx bench/emulator-throughput.ts [--rounds 5] [--requests 200000]
+
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { startRedisFront } from '../packages/emulator/src/redis-front/index.js';
+import { startRedisServer } from '../packages/emulator/src/redis-server.js';
+
+const run = promisify(execFile);
+const arg = (name: string, fallback: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const ROUNDS = arg('rounds', 5);
+const REQUESTS = arg('requests', 200_000);
+const CLIENTS = arg('clients', 20);
+const TARGET_RATIO = 0.5;
+
+async function benchmark(
+  port: number,
+  user: string,
+  pass: string,
+): Promise<Record<string, number>> {
+  const { stdout } = await run(
+    'redis-benchmark',
+    [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '--user',
+      user,
+      '-a',
+      pass,
+      '-P',
+      '16',
+      '-c',
+      String(CLIENTS),
+      '-n',
+      String(REQUESTS),
+      '-t',
+      'set,get',
+      '-q',
+    ],
+    { maxBuffer: 1 << 20 },
+  );
+  const out: Record<string, number> = {};
+  for (const m of stdout.matchAll(/(\w+): ([\d.]+) requests per second/g))
+    out[m[1]!] = Number(m[2]);
+  if (!out.SET || !out.GET) throw new Error(`unexpected redis-benchmark output:\n${stdout}`);
+  return out;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+try {
+  await run('redis-benchmark', ['--version']);
+} catch {
+  console.error(
+    'redis-benchmark not found: install it with redis (Debian/Ubuntu: apt-get install redis-tools).',
+  );
+  process.exit(2);
+}
+
+const server = await startRedisServer();
+const oid = '00000000-0000-0000-0000-00000000b0b0';
+const front = await startRedisFront({
+  upstream: server,
+  plainPort: 0,
+  authenticate: async (user, token) =>
+    user === oid && token === 'bench-token'
+      ? { ok: true, oid, expiresAtMs: Date.now() + 3_600_000, policy: 'Data Owner' }
+      : { ok: false, reason: 'bad credentials' },
+});
+const results = {
+  direct: { SET: [] as number[], GET: [] as number[] },
+  front: { SET: [] as number[], GET: [] as number[] },
+  frontCpuNsPerRequest: [] as number[],
+};
+try {
+  for (let round = 1; round <= ROUNDS; round++) {
+    const d = await benchmark(server.port, 'default', server.adminPassword);
+    const cpuBefore = process.cpuUsage();
+    const f = await benchmark(front.plainPort!, oid, 'bench-token');
+    const cpu = process.cpuUsage(cpuBefore);
+    const frontCpuNs = ((cpu.user + cpu.system) * 1000) / (2 * REQUESTS);
+    results.frontCpuNsPerRequest.push(Math.round(frontCpuNs));
+    for (const op of ['SET', 'GET'] as const) {
+      results.direct[op].push(d[op]!);
+      results.front[op].push(f[op]!);
+    }
+    console.log(
+      `round ${round}: direct SET ${d.SET} GET ${d.GET} | front SET ${f.SET} GET ${f.GET} (requests/s), front CPU ${frontCpuNs.toFixed(0)} ns/request`,
+    );
+  }
+  let ok = true;
+  for (const op of ['SET', 'GET'] as const) {
+    const direct = median(results.direct[op]);
+    const viaFront = median(results.front[op]);
+    const ratio = viaFront / direct;
+    ok &&= ratio >= TARGET_RATIO;
+    console.log(
+      `${op}: median direct ${direct.toFixed(0)}/s, via front ${viaFront.toFixed(0)}/s, ratio ${ratio.toFixed(2)} (target >= ${TARGET_RATIO})`,
+    );
+  }
+  console.log(`front CPU: median ${median(results.frontCpuNsPerRequest)} ns/request`);
+  console.log(
+    JSON.stringify({ rounds: ROUNDS, requests: REQUESTS, pipeline: 16, clients: CLIENTS, results }),
+  );
+  process.exitCode = ok ? 0 : 1;
+} finally {
+  await front.close();
+  await server.stop();
+}
