@@ -36,6 +36,8 @@ export interface EmulatorOptions {
     binary?: string;
     /** Refuse `HELLO <v> AUTH …` as older Azure service versions did. @default false */
     rejectHelloAuth?: boolean;
+    /** More redis-server arguments, e.g. `['--maxclients', '20000']`. @default [] */
+    extraArgs?: string[];
   };
   /** Identity provider ports. */
   identity?: {
@@ -175,6 +177,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     stops.push(() => identity.close());
     const redisServer = await startRedisServer({
       ...(options.redis?.binary ? { binary: options.redis.binary } : {}),
+      ...(options.redis?.extraArgs ? { extraArgs: options.redis.extraArgs } : {}),
     });
     stops.push(() => redisServer.stop());
     const front = await startRedisFront({
