@@ -24,23 +24,25 @@ function wrap(client: NodeRedis): DemoConnection {
 }
 
 /**
- * A node-redis 6 client through `entra-redis/node-redis` over RESP3 (its default); the demo's
- * RESP2 connections are ioredis ones.
+ * A node-redis 6 client through `entra-redis/node-redis`, speaking RESP `protocol` (under RESP2
+ * its subscriber is handed over to a fresh connection at each rotation, as Redis refuses AUTH in
+ * subscribe mode there).
  */
-export function nodeRedisClient(): DemoClientFactory {
+export function nodeRedisClient(protocol: 2 | 3): DemoClientFactory {
   return async (target: DemoTarget): Promise<DemoClient> => {
     const { createClient: createEntraClient } = await import('entra-redis/node-redis');
     const main = createEntraClient<NodeRedis>({
       socket: { host: target.host, port: target.port, tls: true, ca: target.ca },
       tokenSource: target.tokenSource,
-      name: 'entra-redis-demo-node-redis-resp3',
+      RESP: protocol,
+      name: `entra-redis-demo-node-redis-resp${protocol}`,
     });
     const consumer = main.duplicate();
     const subscriber = main.duplicate();
     for (const c of [main, consumer, subscriber]) c.on('error', () => undefined);
     await Promise.all([main.connect(), consumer.connect(), subscriber.connect()]);
     return {
-      label: 'node-redis RESP3',
+      label: `node-redis RESP${protocol}`,
       main: wrap(main),
       consumer: wrap(consumer),
       async subscribe(channel, onMessage) {
