@@ -3,7 +3,11 @@ import { checkTransportSecurity } from '../reauth/index.js';
 import type { TokenSource } from '../token/token-source.js';
 import type { GuardGroup } from './group.js';
 import { ConnectionGuard } from './guard.js';
-import { normalizeEntraOptions, type EntraAuthOptions } from './options.js';
+import {
+  normalizeEntraOptions,
+  type EntraAuthOptions,
+  type NormalizedEntraOptions,
+} from './options.js';
 import type { IORedisLike } from './types.js';
 
 /**
@@ -71,7 +75,29 @@ export function attachEntraAuth(
     tls: Boolean(root.options.tls),
     allowInsecureConnection: normalized.allowInsecureConnection,
   });
+  const protector = createProtector(tokenSource, normalized);
+  protector.protect(root);
+  return protector.detach;
+}
+
+/** Protects any number of ioredis instances with one token source; `detach()` undoes all. */
+export interface Protector {
+  /** Installs a guard on `client` (and, through it, on its future `duplicate()`s). */
+  protect(client: IORedisLike): void;
+  /** Removes every guard installed so far; later `protect` calls do nothing. Idempotent. */
+  detach(): void;
+}
+
+/**
+ * The guards of one `attachEntraAuth` (or cluster) call: they share the token source, the
+ * options and the "a token was served" state.
+ */
+export function createProtector(
+  tokenSource: TokenSource,
+  normalized: NormalizedEntraOptions,
+): Protector {
   const guards = new Set<ConnectionGuard>();
+  const protectedClients = new WeakSet<IORedisLike>();
   let detached = false;
   const group: GuardGroup = {
     source: tokenSource,
@@ -87,14 +113,17 @@ export function attachEntraAuth(
     },
   };
   const protect = (client: IORedisLike): void => {
-    if (detached) return;
+    if (detached || protectedClients.has(client)) return;
+    protectedClients.add(client);
     new ConnectionGuard(group, client, protect, guards);
   };
-  protect(root);
-  return () => {
-    if (detached) return;
-    detached = true;
-    for (const guard of guards) guard.uninstall();
-    guards.clear();
+  return {
+    protect,
+    detach() {
+      if (detached) return;
+      detached = true;
+      for (const guard of guards) guard.uninstall();
+      guards.clear();
+    },
   };
 }

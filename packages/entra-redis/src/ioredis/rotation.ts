@@ -30,6 +30,23 @@ function once(redis: IORedisLike, event: string): Promise<void> {
 }
 
 /**
+ * Makes `disconnect(true)` reconnect a client whose `retryStrategy` is not a function (ioredis
+ * Cluster's subscriber connections: without one they end instead, and the cluster would
+ * resubscribe on another connection with a gap). Returns the function that restores it.
+ */
+function reconnectOnce(sub: IORedisLike): () => void {
+  const options = sub.options;
+  if (typeof options.retryStrategy === 'function') return () => undefined;
+  const had = Object.prototype.hasOwnProperty.call(options, 'retryStrategy');
+  const previous = options.retryStrategy;
+  options.retryStrategy = () => 0;
+  return () => {
+    if (had) options.retryStrategy = previous;
+    else delete options.retryStrategy;
+  };
+}
+
+/**
  * Moves a RESP2 subscriber (where Redis refuses AUTH) to a connection authenticated with the
  * credentials now in `sub.options`, losing no message and delivering none twice.
  *
@@ -109,8 +126,9 @@ export async function rotateSubscriber(
     await withTimeout(Promise.all([waitMarker('original', 1), waitMarker('temp', 1)]), 'marker #1');
     reconnected = true;
     const ready = once(sub, 'ready');
+    const restoreRetry = reconnectOnce(sub);
     sub.disconnect(true);
-    await withTimeout(ready, 'the reconnect');
+    await withTimeout(ready, 'the reconnect').finally(restoreRetry);
     if (sub.options.autoResubscribe === false) {
       await sub.subscribe(...channels, marker);
       if (patterns.length > 0) await sub.psubscribe(...patterns);

@@ -46,7 +46,10 @@ const classes = new WeakMap<object, RedisClientClass>();
  * const RedisClient = redisClientClass(redis5.createClient);
  * ```
  */
-export function redisClientClass(createClient: (options?: object) => object): RedisClientClass {
+export function redisClientClass(
+  createClient: (options?: object) => object,
+  what = 'createClientPool',
+): RedisClientClass {
   const known = classes.get(createClient);
   if (known) return known;
   for (let p = Object.getPrototypeOf(createClient()); p; p = Object.getPrototypeOf(p)) {
@@ -63,9 +66,8 @@ export function redisClientClass(createClient: (options?: object) => object): Re
   }
   throw new EntraRedisError(
     'INVALID_OPTION',
-    'entra-redis createClientPool: this node-redis version has no RedisClient.factory (5.x and ' +
-      '6.x have one); pool members cannot be protected. Use createClient per connection, or ' +
-      'report the node-redis version.',
+    `entra-redis ${what}: this node-redis version has no RedisClient.factory (5.x and 6.x ` +
+      'have one); its connections cannot be protected. Report the node-redis version.',
   );
 }
 
@@ -87,6 +89,7 @@ export function withClientHook<T>(
   accept: (config: unknown) => boolean,
   onClient: (client: object) => void,
   build: () => T,
+  what = 'createClientPool',
 ): T {
   const descriptor = Object.getOwnPropertyDescriptor(RedisClient, 'factory');
   const original = RedisClient.factory;
@@ -110,8 +113,8 @@ export function withClientHook<T>(
     if (hooked === 0) {
       throw new EntraRedisError(
         'INVALID_OPTION',
-        'entra-redis createClientPool: the pool did not build its clients with ' +
-          'RedisClient.factory (node-redis 5.x and 6.x do); pool members cannot be protected.',
+        `entra-redis ${what}: node-redis did not build its clients with RedisClient.factory ` +
+          '(node-redis 5.x and 6.x do); its connections cannot be protected.',
       );
     }
     return result;

@@ -5,6 +5,7 @@ import type {
   RedisScripts,
   RespVersions,
 } from 'redis';
+import { isIP } from 'node:net';
 import { EntraRedisError } from '../errors.js';
 import {
   RECONNECT_BACKOFF,
@@ -120,7 +121,11 @@ export function normalizeClientOptions(
   const socket = { ...(rest.socket ?? {}) } as Record<string, unknown>;
   const host = typeof socket.host === 'string' ? socket.host : url?.hostname;
   if (!url && socket.tls === undefined && isAzureRedisHost(host)) socket.tls = true;
-  if (socket.tls === true && host && socket.servername === undefined) socket.servername = host;
+  // SNI carries host names only (RFC 6066): an IP address is verified against the certificate
+  // without it.
+  if (socket.tls === true && host && !isIP(host) && socket.servername === undefined) {
+    socket.servername = host;
+  }
   checkTransportSecurity({
     host,
     port: typeof socket.port === 'number' ? socket.port : Number(url?.port) || undefined,
