@@ -47,6 +47,26 @@ function reconnectOnce(sub: IORedisLike): () => void {
 }
 
 /**
+ * Unsubscribes the marker channel. ioredis leaves subscriber mode when an UNSUBSCRIBE reply
+ * counts 0 subscriptions, but Redis counts shard channels apart: on a connection subscribed
+ * only to shard channels, ioredis would then think it is a normal connection (and forget the
+ * shard channels on its next reconnect) while Redis keeps it in subscribe mode. Its
+ * subscription set is put back in that case.
+ */
+function leaveMarker(sub: IORedisLike, marker: string): void {
+  const live = sub.condition?.subscriber;
+  sub.unsubscribe(marker).then(
+    () => {
+      const condition = sub.condition;
+      if (condition && !condition.subscriber && live && live.channels('ssubscribe').length > 0) {
+        condition.subscriber = live;
+      }
+    },
+    () => undefined,
+  );
+}
+
+/**
  * Moves a RESP2 subscriber (where Redis refuses AUTH) to a connection authenticated with the
  * credentials now in `sub.options`, losing no message and delivering none twice.
  *
@@ -144,6 +164,6 @@ export async function rotateSubscriber(
     else delete (sub as { emit?: unknown }).emit;
     temp.disconnect();
     helper.disconnect();
-    if (sub.status === 'ready') sub.unsubscribe(marker).catch(() => {});
+    if (sub.status === 'ready') leaveMarker(sub, marker);
   }
 }
