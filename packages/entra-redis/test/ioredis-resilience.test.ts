@@ -87,6 +87,24 @@ describe.each([VARIANTS[0]!, VARIANTS[2]!])('ioredis resilience: $name', (varian
     await Promise.all([redis.quit(), dup.quit()]);
   });
 
+  it('quit() while waiting to reconnect ends the client and releases the token source', async () => {
+    const source = env.tokenSource();
+    const redis = await connect(env, variant, source, { retryStrategy: () => 1_000 });
+    await redis.ping();
+    const subscribed = redis.duplicate() as AnyRedis;
+    subscribed.on('error', () => {});
+    await subscribed.subscribe('ch');
+    for (const client of [redis, subscribed]) {
+      client.disconnect(true);
+      await waitFor(() => client.status === 'reconnecting', 2_000, 'reconnecting');
+      const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+      await client.quit();
+      await ended;
+      expect(client.status).toBe('end');
+    }
+    expect(source.listenerCount('credentials')).toBe(0);
+  });
+
   it('identity outage past expiry: commands fail fast with TOKEN_EXPIRED naming the cause, then work again', async () => {
     const source = env.tokenSource();
     const redis = await connect(env, variant, source);

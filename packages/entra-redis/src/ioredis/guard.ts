@@ -92,8 +92,18 @@ export class ConnectionGuard implements BlockingHost {
       connector.connect = (emit: unknown) =>
         this.#gate().then(() => origConnect.call(connector, emit));
       connector.disconnect = () => {
-        if (this.#redis.manuallyClosing) this.#gateCancel?.(new Error(CLOSED));
+        const redis = this.#redis;
+        if (redis.manuallyClosing) this.#gateCancel?.(new Error(CLOSED));
         origDisconnect.call(connector);
+        if (redis.manuallyClosing && redis.status === 'reconnecting' && !redis.reconnectTimeout) {
+          // ioredis bug (v5 and v6): `disconnect()`/`quit()` while waiting to reconnect clears
+          // the timer and ends a socket that is already closed, so no 'close' follows and the
+          // client stays 'reconnecting' for ever (its queued commands never settle). Finish
+          // the close the way ioredis's close handler does.
+          redis.manuallyClosing = false;
+          redis.setStatus?.('end');
+          redis.flushQueue?.(new Error('Connection is closed.'));
+        }
       };
     }
     this.#listen('ready', () => this.#onReady());

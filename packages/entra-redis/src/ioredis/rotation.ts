@@ -144,6 +144,7 @@ export async function rotateSubscriber(
     for (const shard of shards) await withTimeout(temp.ssubscribe(shard), 'ssubscribe');
     await withTimeout(helper.publish(marker, '1'), 'marker #1');
     await withTimeout(Promise.all([waitMarker('original', 1), waitMarker('temp', 1)]), 'marker #1');
+    if (sub.manuallyClosing || sub.status !== 'ready') return; // closed meanwhile: leave it be
     reconnected = true;
     const ready = once(sub, 'ready');
     const restoreRetry = reconnectOnce(sub);

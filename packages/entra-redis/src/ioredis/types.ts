@@ -54,6 +54,12 @@ export interface IORedisLike {
   connector?: IORedisConnectorLike;
   /** Semi-private: set by `disconnect()`. */
   manuallyClosing?: boolean;
+  /** Semi-private: the pending reconnect timer while `status` is 'reconnecting'. */
+  reconnectTimeout?: unknown;
+  /** Semi-private: sets `status` and emits the matching event. */
+  setStatus?(status: string, arg?: unknown): void;
+  /** Semi-private: rejects every queued command with `error`. */
+  flushQueue?(error: Error): void;
   sendCommand(command: IORedisCommandLike, stream?: unknown, ...rest: unknown[]): unknown;
   duplicate(override?: Record<string, unknown>): IORedisLike;
   disconnect(reconnect?: boolean): void;
