@@ -15,6 +15,8 @@ interface CliOptions {
   envFile?: string;
   stateDir: string;
   rejectHelloAuth: boolean;
+  cluster?: number;
+  replicas: number;
 }
 
 function integer(name: string, min: number, max: number) {
@@ -47,8 +49,11 @@ function guide(emulator: Emulator, options: CliOptions): string {
     'entra-redis emulator is running (loopback only). Ctrl-C stops it.',
     '',
     `  Entra ID authority  ${emulator.authorityHost}   (tenant ${emulator.tenantId})`,
-    `  Redis (TLS)         ${emulator.redis.host}:${emulator.redis.port}` +
-      (emulator.redis.plainPort ? `   plaintext :${emulator.redis.plainPort}` : ''),
+    emulator.cluster
+      ? `  Redis Cluster (TLS) ${emulator.cluster.rootNodes.map((n) => `${n.host}:${n.port}`).join(' ')}` +
+        `   (${emulator.cluster.nodes().length} nodes; REDIS_CLUSTER_NODES)`
+      : `  Redis (TLS)         ${emulator.redis.host}:${emulator.redis.port}` +
+        (emulator.redis.plainPort ? `   plaintext :${emulator.redis.plainPort}` : ''),
     `  CA certificate      ${emulator.caCertPath}`,
     `  State directory     ${options.stateDir}`,
     `  Token lifetime      ${options.tokenLifetime} s`,
@@ -73,6 +78,9 @@ async function run(options: CliOptions): Promise<void> {
       plainPort: options.plainPort ?? false,
       rejectHelloAuth: options.rejectHelloAuth,
     },
+    ...(options.cluster
+      ? { cluster: { shards: options.cluster, replicasPerShard: options.replicas } }
+      : {}),
   });
   let stopping = false;
   const stop = (signal: string): void => {
@@ -156,8 +164,22 @@ const program = new Command('entra-redis-emulator')
     DEFAULT_STATE_DIR,
   )
   .option('--reject-hello-auth', 'refuse HELLO … AUTH, as older Azure service versions did', false)
+  .option(
+    '--cluster <shards>',
+    'run a Redis Cluster of this many shards (each node behind its own front end)',
+    integer('--cluster', 1, 16),
+  )
+  .option(
+    '--replicas <n>',
+    'replicas per shard with --cluster (needed for failover)',
+    integer('--replicas', 0, 4),
+    0,
+  )
   .enablePositionalOptions()
   .action(async (raw: CliOptions) => {
+    if (raw.replicas > 0 && !raw.cluster) {
+      program.error('error: --replicas needs --cluster <shards>.');
+    }
     const options: CliOptions = {
       ...raw,
       stateDir: resolve(raw.stateDir),

@@ -1,15 +1,16 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startRedisBackend, type RedisBackend } from './cluster/backend.js';
+import type { ClusterOptions, EmulatorCluster } from './cluster/types.js';
 import { startIdentityProvider, type IdentityProvider } from './identity-provider/server.js';
 import type { IdentityProviderStats } from './identity-provider/state.js';
 import { trustEmulatorCa } from './identity-provider/trust.js';
 import { EmulatorError } from './errors.js';
 import { createPki, issueClientCertificate } from './pki.js';
 import { defaultTenantConfig, type ServicePrincipal, type TenantConfig } from './principals.js';
-import { startRedisFront } from './redis-front/front.js';
 import type { RedisFront, RedisFrontStats } from './redis-front/types.js';
-import { startRedisServer, type RedisServer } from './redis-server.js';
+import type { RedisServer } from './redis-server.js';
 import { Tenant } from './tenant.js';
 
 /** Options of {@link startEmulator}. Every port defaults to a free loopback port. */
@@ -39,6 +40,13 @@ export interface EmulatorOptions {
     /** More redis-server arguments, e.g. `['--maxclients', '20000']`. @default [] */
     extraArgs?: string[];
   };
+  /**
+   * Run a Redis Cluster instead of one node: each node is a cluster-enabled redis-server behind
+   * its own front end, announcing the front end's port. In this mode `redis.tlsPort` and
+   * `redis.plainPort`, when not 0, are the first node's ports (node `i` gets port + i).
+   * @default undefined (one node)
+   */
+  cluster?: ClusterOptions;
   /** Identity provider ports. */
   identity?: {
     /** HTTPS port of the authority. @default 0 */
@@ -76,8 +84,10 @@ export interface Emulator {
   readonly caCertPath: string;
   /** The same CA certificate, PEM. Pass as `tls.ca` to Redis clients. */
   readonly caCertPem: string;
-  /** The Redis front end: TLS on `port`; `plainPort` when enabled. */
+  /** The Redis front end: TLS on `port`; `plainPort` when enabled. In cluster mode, the first master's. */
   readonly redis: { readonly host: string; readonly port: number; readonly plainPort?: number };
+  /** The cluster (root nodes, nodes, faults, stats) when started with `cluster`; else undefined. */
+  readonly cluster: EmulatorCluster | undefined;
   /** The default service principal (secret and certificate; Data Owner). */
   readonly servicePrincipal: EmulatorPrincipal & {
     clientId: string;
@@ -90,16 +100,17 @@ export interface Emulator {
   readonly tenant: Tenant;
   /** The identity provider, with its fault injection (`identity.faults.inject(...)`). */
   readonly identity: IdentityProvider;
-  /** The Redis front end (events: `auth`, `eviction`, …). */
+  /** The Redis front end (events: `auth`, `eviction`, …). In cluster mode, the first master's. */
   readonly front: RedisFront;
-  /** The redis-server child. */
+  /** The redis-server child. In cluster mode, the first master's. */
   readonly redisServer: RedisServer;
   /**
    * The settings a client process needs, as environment variables: `AZURE_AUTHORITY_HOST`,
    * `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`, `AZURE_CLIENT_CERTIFICATE_PATH`,
    * `AZURE_FEDERATED_TOKEN_FILE`, `IDENTITY_ENDPOINT`, `IDENTITY_HEADER`,
    * `AZURE_POD_IDENTITY_AUTHORITY_HOST`, `NODE_EXTRA_CA_CERTS`, `REDIS_HOST`, `REDIS_PORT`,
-   * `REDIS_USERNAME` and `ENTRA_REDIS_<ROLE>_OID` / `_CLIENT_ID` for the other principals.
+   * `REDIS_USERNAME` and `ENTRA_REDIS_<ROLE>_OID` / `_CLIENT_ID` for the other principals; in
+   * cluster mode also `REDIS_CLUSTER_NODES` (`127.0.0.1:<port>,…`, one per master).
    */
   env(): Record<string, string>;
   /**
@@ -110,15 +121,15 @@ export interface Emulator {
     authorityHost: string;
     disableInstanceDiscovery: true;
   };
-  /** Counters. */
+  /** Counters (in cluster mode, `redis` is summed over the nodes). */
   stats(): EmulatorStats;
   /** Fault injection across the emulator. */
   readonly faults: {
     /** Makes the identity provider sign with a new key; `retireOld` stops accepting the old one. */
     rotateSigningKey(options?: { retireOld?: boolean }): string;
-    /** Destroys every client connection to the Redis front end now. */
+    /** Destroys every client connection to the Redis front end (every node's) now. */
     dropRedisConnections(): void;
-    /** Restarts redis-server on the same port (every client connection is closed). */
+    /** Restarts redis-server on the same port (every client connection is closed). Rejects in cluster mode. */
     restartRedis(): Promise<void>;
   };
   /** Stops everything the emulator started. Idempotent. */
@@ -175,25 +186,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       managedIdentityPort: options.identity?.managedIdentityPort ?? 0,
     });
     stops.push(() => identity.close());
-    const redisServer = await startRedisServer({
-      ...(options.redis?.binary ? { binary: options.redis.binary } : {}),
-      ...(options.redis?.extraArgs ? { extraArgs: options.redis.extraArgs } : {}),
-    });
-    stops.push(() => redisServer.stop());
-    const front = await startRedisFront({
-      upstream: {
-        host: redisServer.host,
-        port: redisServer.port,
-        adminPassword: redisServer.adminPassword,
-        socketPath: redisServer.socketPath,
-      },
+    const backend = await startRedisBackend(options, {
       authenticate: (username, password) => tenant.verifyRedisAuth(username, password),
-      tls: { key: pki.serverKeyPem, cert: pki.serverCertPem, port: options.redis?.tlsPort ?? 0 },
-      plainPort: options.redis?.plainPort ?? false,
-      rejectHelloAuth: options.redis?.rejectHelloAuth ?? false,
-      ...(options.accessPolicies ? { accessPolicies: options.accessPolicies } : {}),
+      tls: { key: pki.serverKeyPem, cert: pki.serverCertPem },
     });
-    stops.push(() => front.close());
+    stops.push(() => backend.stop());
 
     const federatedTokenPath = join(stateDir, 'federated-token');
     const federated = await tenant.mintFederatedToken({
@@ -210,8 +207,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       caCertPath: pki.caCertPath,
       caCertPem: pki.caCertPem,
       identity,
-      redisServer,
-      front,
+      backend,
       stopAll,
     });
   } catch (error) {
@@ -229,17 +225,12 @@ interface Parts {
   caCertPath: string;
   caCertPem: string;
   identity: IdentityProvider;
-  redisServer: RedisServer;
-  front: RedisFront;
+  backend: RedisBackend;
   stopAll: () => Promise<void>;
 }
 
 function assemble(parts: Parts): Emulator {
-  const { tenant, config, app, identity, front, redisServer } = parts;
-  const port = front.tlsPort;
-  if (port === undefined) {
-    throw new EmulatorError('INVALID_OPTION', 'startEmulator: the Redis front end has no TLS port');
-  }
+  const { tenant, config, app, identity, backend } = parts;
   const principals = otherPrincipals(config);
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => (closing ??= parts.stopAll());
@@ -256,9 +247,10 @@ function assemble(parts: Parts): Emulator {
       IDENTITY_HEADER: identity.identityHeader,
       AZURE_POD_IDENTITY_AUTHORITY_HOST: identity.imdsEndpoint,
       NODE_EXTRA_CA_CERTS: parts.caCertPath,
-      REDIS_HOST: front.host,
-      REDIS_PORT: String(port),
+      REDIS_HOST: backend.redis.host,
+      REDIS_PORT: String(backend.redis.port),
       REDIS_USERNAME: app.oid,
+      ...backend.env(),
     };
     for (const [role, principal] of Object.entries(principals)) {
       const key = role.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
@@ -273,11 +265,8 @@ function assemble(parts: Parts): Emulator {
     authorityHost: identity.authorityHost,
     caCertPath: parts.caCertPath,
     caCertPem: parts.caCertPem,
-    redis: {
-      host: front.host,
-      port,
-      ...(front.plainPort !== undefined ? { plainPort: front.plainPort } : {}),
-    },
+    redis: backend.redis,
+    cluster: backend.cluster,
     servicePrincipal: {
       oid: app.oid,
       clientId: app.clientId,
@@ -288,19 +277,19 @@ function assemble(parts: Parts): Emulator {
     principals,
     tenant,
     identity,
-    front,
-    redisServer,
+    front: backend.front,
+    redisServer: backend.redisServer,
     env,
     credentialOptions: () => ({
       authorityHost: identity.authorityHost,
       disableInstanceDiscovery: true,
       ...trustEmulatorCa(parts.caCertPem),
     }),
-    stats: () => ({ identity: identity.stats(), redis: front.stats() }),
+    stats: () => ({ identity: identity.stats(), redis: backend.stats() }),
     faults: {
       rotateSigningKey: (options) => tenant.rotateSigningKey(options),
-      dropRedisConnections: () => front.dropAllConnections(),
-      restartRedis: () => redisServer.restart(),
+      dropRedisConnections: () => backend.dropConnections(),
+      restartRedis: () => backend.restart(),
     },
     close,
     [Symbol.asyncDispose]: close,
