@@ -2,6 +2,13 @@
 
 export { attachEntraAuth, type IORedisClient } from './attach.js';
 export {
+  attachClusterAuth,
+  createCluster,
+  type CreateClusterOptions,
+  type IORedisClusterConstructor,
+  type IORedisClusterLike,
+} from './cluster.js';
+export {
   createRedis,
   withAzureDefaults,
   type CreateRedisOptions,

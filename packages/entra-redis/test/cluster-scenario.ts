@@ -1,0 +1,102 @@
+// The cluster scenario both adapters are held to: clients of one token source run the cluster
+// workload across at least five rotations while a slot moves to another shard and a shard fails
+// over to its replica; then nothing may have failed, been lost or been evicted, and the whole
+// cluster asked for one token per rotation.
+import type { TokenSource } from 'entra-redis';
+import { expect } from 'vitest';
+import {
+  keySlot,
+  keysOnEveryShard,
+  shardOf,
+  startClusterWorkload,
+  type ClusterUnderTest,
+} from './cluster-fixture.js';
+import { waitFor, type TestEmulator } from './helpers/emulator.js';
+
+/** A test emulator started in cluster mode. */
+export type ClusterEnv = TestEmulator;
+
+/** Slot ranges of each shard's master, by shard index. */
+function shardSlots(env: ClusterEnv): [number, number][][] {
+  const masters = env.emulator.cluster!.nodes().filter((n) => n.role === 'master');
+  return masters.sort((a, b) => a.shard - b.shard).map((m) => m.slots);
+}
+
+/** The first `<prefix>:<n>` whose slot is on `shard`. */
+function nameOnShard(prefix: string, shard: number, shards: [number, number][][]): string {
+  for (let n = 0; ; n++) {
+    if (shardOf(keySlot(`${prefix}:${n}`), shards) === shard) return `${prefix}:${n}`;
+  }
+}
+
+/**
+ * Runs the scenario with the clients `make` builds on a fresh token source and asserts its
+ * outcome (see the file comment).
+ */
+export async function clusterScenario(
+  env: ClusterEnv,
+  prefix: string,
+  make: (source: TokenSource) => Promise<ClusterUnderTest>[],
+): Promise<void> {
+  const cluster = env.emulator.cluster!;
+  const source = env.tokenSource();
+  let rotations = 0;
+  source.on('refreshed', () => (rotations += 1));
+  await source.getCredentials();
+  const oid = env.emulator.servicePrincipal.oid;
+  const issuedBefore = env.emulator.stats().identity.tokensIssued[oid] ?? 0;
+  const rotationsBefore = rotations;
+
+  const shards = shardSlots(env);
+  // A hash tag on shard 2: one key of each client lives in the slot that will move.
+  const movedTag = nameOnShard(`${prefix}:moved`, 2, shards);
+  const movedSlot = keySlot(movedTag);
+  const clients = await Promise.all(make(source));
+  const workloads = await Promise.all(
+    clients.map((c, i) => {
+      // Each client writes its own keys, so that every GET must return its own last SET.
+      const keys = [...keysOnEveryShard(`${prefix}:${i}`, shards, 6), `${i}:{${movedTag}}`];
+      // Own channels too: a subscriber must receive exactly what its own publisher sent.
+      const shardChannel = nameOnShard(`${prefix}:${i}:orders`, 0, shards);
+      return startClusterWorkload(c, keys, `${prefix}:${i}:news`, shardChannel);
+    }),
+  );
+
+  await waitFor(() => rotations >= rotationsBefore + 2, 20_000, 'two rotations');
+  await cluster.faults.migrateSlot(movedSlot, 0);
+  await waitFor(() => rotations >= rotationsBefore + 3, 20_000, 'a third rotation');
+  const before = cluster.stats();
+  await cluster.faults.failover(1);
+  await waitFor(() => rotations >= rotationsBefore + 6, 30_000, 'six rotations');
+  const results = await Promise.all(workloads.map((w) => w.stop()));
+
+  const after = cluster.stats();
+  const { perNode: _perNode, ...totals } = after;
+  for (const result of results) {
+    console.log(
+      `[${result.label}] rotations=${rotations - rotationsBefore}`,
+      JSON.stringify(result),
+    );
+  }
+  console.log(`[${prefix} cluster] ${JSON.stringify(totals)}`);
+  for (const result of results) {
+    expect(result, result.label).toMatchObject({
+      failed: 0,
+      mismatches: 0,
+      messages: { lost: 0 },
+      sharded: { lost: 0 },
+    });
+    expect(result.ok, result.label).toBeGreaterThan(500);
+    expect(result.messages.published, result.label).toBeGreaterThan(100);
+    expect(result.sharded.published, result.label).toBeGreaterThan(100);
+  }
+  expect(after.evictions).toBe(0);
+  expect(after.authFailed + after.reauthFailed).toBe(0);
+  // Connections opened after the failover (to the promoted replica) authenticated with tokens.
+  expect(after.authOk).toBeGreaterThan(before.authOk);
+  expect(after.reauthOk).toBeGreaterThan(before.reauthOk);
+  // The new slot owner serves the moved key.
+  expect(shardOf(movedSlot, shardSlots(env))).toBe(0);
+  const issued = (env.emulator.stats().identity.tokensIssued[oid] ?? 0) - issuedBefore;
+  expect(issued).toBeLessThanOrEqual(rotations - rotationsBefore + 1);
+}

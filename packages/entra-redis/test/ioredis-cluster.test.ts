@@ -1,0 +1,97 @@
+// entra-redis/ioredis createCluster against a 3-shard emulated cluster (each node behind the
+// validating front end) with 3-second tokens: ioredis 6 (RESP3) and ioredis 5 (RESP2) side by
+// side, keys on every shard, classic and sharded pub/sub, a slot migration and a failover.
+import type { TokenSource } from 'entra-redis';
+import { createCluster, type IORedisClusterConstructor } from 'entra-redis/ioredis';
+import { Cluster } from 'ioredis';
+import { Cluster as Cluster5 } from 'ioredis5';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClusterUnderTest } from './cluster-fixture.js';
+import { clusterScenario, type ClusterEnv } from './cluster-scenario.js';
+import { startTestEmulator } from './helpers/emulator.js';
+
+const VARIANTS = [
+  { label: 'ioredis 6 cluster (RESP3)', Class: Cluster as IORedisClusterConstructor<Cluster> },
+  {
+    label: 'ioredis 5 cluster (RESP2)',
+    Class: Cluster5 as unknown as IORedisClusterConstructor<Cluster>,
+  },
+];
+
+async function underTest(
+  env: ClusterEnv,
+  source: TokenSource,
+  variant: (typeof VARIANTS)[number],
+): Promise<ClusterUnderTest> {
+  const cluster = await createCluster(
+    env.emulator.cluster!.rootNodes,
+    { tokenSource: source, redisOptions: { tls: { ca: env.emulator.caCertPem } } },
+    variant.Class,
+  );
+  cluster.on('error', () => undefined);
+  // Subscribers on a duplicate (as applications do): protected without extra code.
+  const subscriber = cluster.duplicate(undefined, { shardedSubscribers: true });
+  subscriber.on('error', () => undefined);
+  const listeners = new Map<string, (message: string) => void>();
+  for (const event of ['message', 'smessage']) {
+    subscriber.on(event, (channel: string, message: string) => listeners.get(channel)?.(message));
+  }
+  return {
+    label: variant.label,
+    set: (key, value) => cluster.set(key, value),
+    get: (key) => cluster.get(key),
+    publish: (channel, message) => cluster.publish(channel, message),
+    spublish: (channel, message) => cluster.spublish(channel, message),
+    async subscribe(channel, onMessage) {
+      listeners.set(channel, onMessage);
+      await subscriber.subscribe(channel);
+    },
+    async ssubscribe(channel, onMessage) {
+      listeners.set(channel, onMessage);
+      await subscriber.ssubscribe(channel);
+    },
+    async close() {
+      await Promise.all([subscriber.quit(), cluster.quit()]).catch(() => undefined);
+      subscriber.disconnect();
+      cluster.disconnect();
+    },
+  };
+}
+
+describe('entra-redis/ioredis createCluster against a 3-shard emulated cluster', () => {
+  let env: ClusterEnv;
+
+  beforeAll(async () => {
+    env = await startTestEmulator({
+      tokenLifetimeSec: 3,
+      cluster: { shards: 3, replicasPerShard: 1 },
+    });
+  });
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  it('ioredis 6 and 5: every shard read and written, pub/sub and sharded pub/sub, across >= 5 rotations, a slot migration and a failover: nothing failed, lost or evicted', async () => {
+    await clusterScenario(env, 'io', (source) =>
+      VARIANTS.map((variant) => underTest(env, source, variant)),
+    );
+  }, 90_000);
+
+  it('refuses credentials in redisOptions, an empty node list, and plaintext to an Azure host name', async () => {
+    const tokenSource = env.tokenSource();
+    await expect(
+      createCluster([{ host: '127.0.0.1', port: 1 }], {
+        tokenSource,
+        redisOptions: { password: 'x' } as never,
+      }),
+    ).rejects.toThrow(/redisOptions\.username"\/"password"/);
+    await expect(createCluster([], { tokenSource })).rejects.toThrow(/startupNodes/);
+    await expect(
+      createCluster([{ host: 'cache.westeurope.redis.azure.net', port: 10000 }], {
+        tokenSource,
+        redisOptions: { tls: false as never },
+        lazyConnect: true,
+      }),
+    ).rejects.toMatchObject({ code: 'INSECURE_CONNECTION' });
+  });
+});
