@@ -23,10 +23,20 @@ export interface ClusterWorkloadResult {
   failed: number;
   /** First few failure messages, for the assertion output. */
   errors: string[];
+  /** Every failure, with when it happened (ms since the epoch). */
+  failures: Array<{ at: number; message: string }>;
   /** GETs that did not return the value last written (lost or stale data). */
   mismatches: number;
-  messages: { published: number; lost: number; duplicates: number };
-  sharded: { published: number; lost: number; duplicates: number };
+  messages: Delivery;
+  sharded: Delivery;
+}
+
+/** Delivery of one channel: `lostAt` holds when each lost message was published. */
+export interface Delivery {
+  published: number;
+  lost: number;
+  duplicates: number;
+  lostAt: number[];
 }
 
 /** CRC16/XMODEM, as Redis Cluster hashes keys (`CLUSTER KEYSLOT`), honouring `{hash tags}`. */
@@ -68,11 +78,14 @@ export function keysOnEveryShard(
   return keys;
 }
 
-function tally(published: number[], received: number[]): { lost: number; duplicates: number } {
+function tally(published: Map<number, number>, received: number[]): Delivery {
   const seen = new Set(received);
+  const lostAt = [...published].filter(([n]) => !seen.has(n)).map(([, at]) => at);
   return {
-    lost: published.filter((n) => !seen.has(n)).length,
+    published: published.size,
+    lost: lostAt.length,
     duplicates: received.length - seen.size,
+    lostAt,
   };
 }
 
@@ -80,7 +93,8 @@ function tally(published: number[], received: number[]): { lost: number; duplica
  * Starts the workload on `client`: `writers` loops each owning a share of `keys` (SET a new
  * value, GET it back), a publisher sending a numbered message every 10 ms on `channel` and on
  * the shard channel `shardChannel`, both subscribed through the client. `stop()` ends it,
- * waits for messages in flight, closes the client and returns the counters.
+ * waits for messages in flight, closes the client and returns the counters; `progress()` is
+ * the number of successful operations so far.
  */
 export async function startClusterWorkload(
   client: ClusterUnderTest,
@@ -88,22 +102,26 @@ export async function startClusterWorkload(
   channel: string,
   shardChannel: string,
   writers = 4,
-): Promise<{ stop(): Promise<ClusterWorkloadResult> }> {
+): Promise<{ progress(): number; stop(): Promise<ClusterWorkloadResult> }> {
   const result: ClusterWorkloadResult = {
     label: client.label,
     ok: 0,
     failed: 0,
     errors: [],
+    failures: [],
     mismatches: 0,
-    messages: { published: 0, lost: 0, duplicates: 0 },
-    sharded: { published: 0, lost: 0, duplicates: 0 },
+    messages: { published: 0, lost: 0, duplicates: 0, lostAt: [] },
+    sharded: { published: 0, lost: 0, duplicates: 0, lostAt: [] },
   };
   const fail = (error: unknown): void => {
+    const message = String((error as Error)?.message ?? error);
     result.failed += 1;
-    if (result.errors.length < 5) result.errors.push(String((error as Error)?.message ?? error));
+    result.failures.push({ at: Date.now(), message });
+    if (result.errors.length < 5) result.errors.push(message);
   };
   const received = { classic: [] as number[], sharded: [] as number[] };
-  const published = { classic: [] as number[], sharded: [] as number[] };
+  // Message number -> when it was sent.
+  const published = { classic: new Map<number, number>(), sharded: new Map<number, number>() };
   await client.subscribe(channel, (m) => received.classic.push(Number(m)));
   await client.ssubscribe(shardChannel, (m) => received.sharded.push(Number(m)));
 
@@ -130,14 +148,15 @@ export async function startClusterWorkload(
   );
   const publisher = (async () => {
     for (let n = 0; running; n++) {
-      const sends: Array<[number[], Promise<unknown>]> = [
+      const at = Date.now();
+      const sends: Array<[Map<number, number>, Promise<unknown>]> = [
         [published.classic, client.publish(channel, String(n))],
         [published.sharded, client.spublish(shardChannel, String(n))],
       ];
       for (const [list, send] of sends) {
         try {
           await send;
-          list.push(n);
+          list.set(n, at);
           result.ok += 1;
         } catch (error) {
           fail(error);
@@ -147,18 +166,13 @@ export async function startClusterWorkload(
     }
   })();
   return {
+    progress: () => result.ok,
     async stop() {
       running = false;
       await Promise.all([...loops, publisher]);
       await sleep(500); // messages crossing the cluster bus
-      result.messages = {
-        published: published.classic.length,
-        ...tally(published.classic, received.classic),
-      };
-      result.sharded = {
-        published: published.sharded.length,
-        ...tally(published.sharded, received.sharded),
-      };
+      result.messages = tally(published.classic, received.classic);
+      result.sharded = tally(published.sharded, received.sharded);
       await client.close();
       return result;
     },
