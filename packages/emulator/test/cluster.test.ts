@@ -15,7 +15,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const REDIS_SCOPE = 'https://redis.azure.com/.default';
 const bin = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
-
 describe('startEmulator({ cluster })', () => {
   let emulator: Emulator;
   let stateDir: string;
