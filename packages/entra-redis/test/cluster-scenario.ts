@@ -55,7 +55,11 @@ export async function clusterScenario(
   const cluster = env.emulator.cluster!;
   const source = env.tokenSource();
   let rotations = 0;
-  source.on('refreshed', () => (rotations += 1));
+  const rotatedAt: number[] = [];
+  source.on('refreshed', () => {
+    rotations += 1;
+    rotatedAt.push(Date.now());
+  });
   await source.getCredentials();
   const oid = env.emulator.servicePrincipal.oid;
   const issuedBefore = env.emulator.stats().identity.tokensIssued[oid] ?? 0;
@@ -110,6 +114,21 @@ export async function clusterScenario(
     );
   }
   console.log(`[${prefix} cluster] ${JSON.stringify(totals)}`);
+  // Where losses fell, relative to the nearest rotation and to the fault windows (diagnostics).
+  const near = (at: number): string => {
+    const r = rotatedAt.reduce((best, t) => (Math.abs(t - at) < Math.abs(best - at) ? t : best), 0);
+    const w = windows.findIndex(([a, b]) => at >= a && at <= b);
+    return `${at - r}ms from a rotation${w >= 0 ? `, in fault window ${w}` : ''}`;
+  };
+  for (const result of results) {
+    for (const [kind, d] of [
+      ['message', result.messages],
+      ['smessage', result.sharded],
+    ] as const) {
+      if (d.lost > 0)
+        console.log(`[${result.label}] ${kind} lost: ${d.lostAt.map(near).join('; ')}`);
+    }
+  }
   for (const result of results) {
     const failures = result.failures.filter((f) => outside(f.at)).map((f) => f.message);
     expect(failures, `${result.label}: failures outside the fault windows`).toEqual([]);

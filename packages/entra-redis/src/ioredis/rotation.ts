@@ -47,23 +47,38 @@ function reconnectOnce(sub: IORedisLike): () => void {
 }
 
 /**
- * Unsubscribes the marker channel. ioredis leaves subscriber mode when an UNSUBSCRIBE reply
- * counts 0 subscriptions, but Redis counts shard channels apart: on a connection subscribed
- * only to shard channels, ioredis would then think it is a normal connection (and forget the
- * shard channels on its next reconnect) while Redis keeps it in subscribe mode. Its
- * subscription set is put back in that case.
+ * Unsubscribes the marker channel. ioredis (RESP2) leaves subscriber mode as soon as an
+ * UNSUBSCRIBE reply counts 0 subscriptions, but Redis counts shard channels apart: on a
+ * connection subscribed only to shard channels ioredis would then parse the next shard message
+ * (often in the same read) as a command reply and drop it, and forget the shard channels on its
+ * next reconnect. While the marker is left, its subscription set is kept as long as shard
+ * channels remain.
  */
 function leaveMarker(sub: IORedisLike, marker: string): void {
-  const live = sub.condition?.subscriber;
-  sub.unsubscribe(marker).then(
-    () => {
-      const condition = sub.condition;
-      if (condition && !condition.subscriber && live && live.channels('ssubscribe').length > 0) {
-        condition.subscriber = live;
-      }
+  const condition = sub.condition;
+  let value = condition?.subscriber;
+  if (!condition || !value) {
+    sub.unsubscribe(marker).catch(() => undefined);
+    return;
+  }
+  Object.defineProperty(condition, 'subscriber', {
+    configurable: true,
+    enumerable: true,
+    get: () => value,
+    set: (next: typeof value) => {
+      if (!next && value && value.channels('ssubscribe').length > 0) return;
+      value = next;
     },
-    () => undefined,
-  );
+  });
+  const settle = (): void => {
+    Object.defineProperty(condition, 'subscriber', {
+      configurable: true,
+      enumerable: true,
+      writable: true,
+      value,
+    });
+  };
+  sub.unsubscribe(marker).then(settle, settle);
 }
 
 /**
@@ -159,7 +174,18 @@ export async function rotateSubscriber(
     await withTimeout(helper.publish(marker, '2'), 'marker #2');
     await withTimeout(Promise.all([waitMarker('original', 2), waitMarker('temp', 2)]), 'marker #2');
   } catch {
-    if (!reconnected && sub.status === 'ready') sub.disconnect(true);
+    if (!reconnected && sub.status === 'ready') {
+      // Still reconnect in place (a cluster subscriber would otherwise end and be replaced).
+      const restoreRetry = reconnectOnce(sub);
+      const settled = (): void => {
+        sub.off('ready', settled);
+        sub.off('end', settled);
+        restoreRetry();
+      };
+      sub.on('ready', settled);
+      sub.on('end', settled);
+      sub.disconnect(true);
+    }
   } finally {
     if (hadOwnEmit) sub.emit = previousEmit;
     else delete (sub as { emit?: unknown }).emit;
