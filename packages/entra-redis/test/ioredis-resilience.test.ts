@@ -105,6 +105,29 @@ describe.each([VARIANTS[0]!, VARIANTS[2]!])('ioredis resilience: $name', (varian
     expect(source.listenerCount('credentials')).toBe(0);
   });
 
+  it('quit() of a subscriber at any point of a rotation resolves and ends the client', async () => {
+    const source = env.tokenSource();
+    await source.getCredentials();
+    const base = await connect(env, variant, source);
+    for (const delayMs of [0, 2, 10, 30, 80, 200]) {
+      const sub = base.duplicate() as AnyRedis;
+      sub.on('error', () => {});
+      await sub.subscribe('news');
+      await sub.ssubscribe('shard');
+      await new Promise<void>((resolve) => {
+        const off = source.onCredentials(() => {
+          off();
+          resolve();
+        });
+      });
+      await sleep(delayMs);
+      await expect(sub.quit(), `quit ${delayMs} ms after a rotation`).resolves.toBe('OK');
+      await waitFor(() => sub.status === 'end', 5_000, `end after quit at +${delayMs} ms`);
+    }
+    await base.quit();
+    await waitFor(() => source.listenerCount('credentials') === 0, 2_000, 'no listener left');
+  }, 40_000);
+
   it('identity outage past expiry: commands fail fast with TOKEN_EXPIRED naming the cause, then work again', async () => {
     const source = env.tokenSource();
     const redis = await connect(env, variant, source);

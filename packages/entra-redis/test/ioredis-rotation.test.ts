@@ -205,7 +205,14 @@ describe.each(VARIANTS)('ioredis rotation under load: $name', (variant) => {
     expect(xread).toEqual(Array.from({ length: N }, (_, i) => `x${i}`));
     expect(await producer.llen('queue')).toBe(0);
 
-    await Promise.all(clients.map((c) => c.quit()));
+    const names = ['redis', 'auto', 'sub', 'pub', 'consumer', 'zconsumer', 'xconsumer', 'producer'];
+    await Promise.all(
+      clients.map((c, i) =>
+        c.quit().catch((e: Error) => {
+          throw new Error(`quit() of ${names[i]} (${c.status}) failed: ${e.message}`);
+        }),
+      ),
+    );
     await waitFor(
       () => source.listenerCount('credentials') === 1,
       2_000,

@@ -1,4 +1,5 @@
 import { ClientSecretCredential, type ClientSecretCredentialOptions } from '@azure/identity';
+import { EntraRedisError } from '../errors.js';
 import { OptionValidator } from '../lib/validate.js';
 import type { TokenCredentialFactory } from '../token/options.js';
 import { checkAuthority, without } from './common.js';
@@ -46,6 +47,16 @@ export function servicePrincipalSecret(
     o.clientSecret,
     'a non-empty string (the client secret value, not its id)',
   );
+  // @azure/identity would ignore a certificate given here: refuse the ambiguity.
+  for (const key of ['certificatePath', 'certificatePem', 'certificate']) {
+    if (o[key] !== undefined) {
+      throw new EntraRedisError(
+        'INVALID_OPTION',
+        `${v.component}: "${key}" cannot be combined with "clientSecret"; give one credential: ` +
+          'the secret here, or the certificate to servicePrincipalCertificate(...)',
+      );
+    }
+  }
   checkAuthority(v, o);
   const rest = without(o, [
     'tenantId',

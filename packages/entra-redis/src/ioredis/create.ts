@@ -1,6 +1,11 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { EntraRedisError } from '../errors.js';
-import { checkTransportSecurity, diagnoseServerError, isAzureRedisHost } from '../reauth/index.js';
+import {
+  checkTransportSecurity,
+  diagnoseServerError,
+  dropCommandArgs,
+  isAzureRedisHost,
+} from '../reauth/index.js';
 import { attachEntraAuth } from './attach.js';
 import {
   entraRetryStrategy,
@@ -91,6 +96,12 @@ export async function createRedis(
   RedisClass: IORedisConstructor<unknown> = Redis as unknown as IORedisConstructor<unknown>,
 ): Promise<unknown> {
   const raw = options as unknown as Record<string, unknown>;
+  if (typeof options?.tokenSource?.getCredentials !== 'function') {
+    throw new EntraRedisError(
+      'INVALID_OPTION',
+      'entra-redis ioredis: "tokenSource" must be a TokenSource (new TokenSource({ credential }))',
+    );
+  }
   if ('password' in raw || 'username' in raw) {
     throw new EntraRedisError(
       'INVALID_OPTION',
@@ -140,7 +151,7 @@ export async function createRedis(
   } catch (error) {
     redis.disconnect();
     detach();
-    const cause = firstError ?? error;
+    const cause = dropCommandArgs(firstError ?? error); // ioredis: AUTH args hold the token
     throw (
       diagnoseServerError(cause, { oid: credentials.oid, username: credentials.username }) ?? cause
     );

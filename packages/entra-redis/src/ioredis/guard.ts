@@ -1,5 +1,5 @@
 import { EntraRedisError } from '../errors.js';
-import { diagnoseServerError, TransactionTracker } from '../reauth/index.js';
+import { diagnoseServerError, dropCommandArgs, TransactionTracker } from '../reauth/index.js';
 import type { RedisCredentials } from '../token/credentials.js';
 import { runBounded, type BlockingHost } from './blocking.js';
 import { applyCredentials, type GuardGroup } from './group.js';
@@ -251,6 +251,7 @@ export class ConnectionGuard implements BlockingHost {
     this.#own.add(auth);
     this.send(auth).catch((error: unknown) => {
       if (error === OBSOLETE) return;
+      dropCommandArgs(error); // ioredis put our AUTH's args (the token) on the reply error
       const diagnosed = diagnoseServerError(error, credentials);
       this.#group.report(
         new EntraRedisError(

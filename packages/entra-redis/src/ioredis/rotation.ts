@@ -152,29 +152,39 @@ export async function rotateSubscriber(
     });
   }
   let reconnected = false;
+  // A client closed during the handoff (quit(), or a cluster replacing it) ends the handoff at
+  // once, so the temporary connections do not outlive it.
+  let onEnd = (): void => undefined;
+  const ended = new Promise<never>((_, reject) => {
+    onEnd = () => reject(new Error('the subscriber was closed'));
+    sub.once('end', onEnd);
+  });
+  ended.catch(() => undefined);
+  const step = <T>(promise: Promise<T>, what: string): Promise<T> =>
+    withTimeout(Promise.race([promise, ended]), what);
   try {
-    await withTimeout(sub.subscribe(marker), 'the marker subscription');
-    await withTimeout(temp.subscribe(...channels, marker), 'the temporary subscription');
-    if (patterns.length > 0) await withTimeout(temp.psubscribe(...patterns), 'psubscribe');
-    for (const shard of shards) await withTimeout(temp.ssubscribe(shard), 'ssubscribe');
-    await withTimeout(helper.publish(marker, '1'), 'marker #1');
-    await withTimeout(Promise.all([waitMarker('original', 1), waitMarker('temp', 1)]), 'marker #1');
+    await step(sub.subscribe(marker), 'the marker subscription');
+    await step(temp.subscribe(...channels, marker), 'the temporary subscription');
+    if (patterns.length > 0) await step(temp.psubscribe(...patterns), 'psubscribe');
+    for (const shard of shards) await step(temp.ssubscribe(shard), 'ssubscribe');
+    await step(helper.publish(marker, '1'), 'marker #1');
+    await step(Promise.all([waitMarker('original', 1), waitMarker('temp', 1)]), 'marker #1');
     if (sub.manuallyClosing || sub.status !== 'ready') return; // closed meanwhile: leave it be
     reconnected = true;
     const ready = once(sub, 'ready');
     const restoreRetry = reconnectOnce(sub);
     sub.disconnect(true);
-    await withTimeout(ready, 'the reconnect').finally(restoreRetry);
+    await step(ready, 'the reconnect').finally(restoreRetry);
     if (sub.options.autoResubscribe === false) {
       await sub.subscribe(...channels, marker);
       if (patterns.length > 0) await sub.psubscribe(...patterns);
       for (const shard of shards) await sub.ssubscribe(shard);
     }
-    await withTimeout(sub.ping(), 'the resubscription');
-    await withTimeout(helper.publish(marker, '2'), 'marker #2');
-    await withTimeout(Promise.all([waitMarker('original', 2), waitMarker('temp', 2)]), 'marker #2');
+    await step(sub.ping(), 'the resubscription');
+    await step(helper.publish(marker, '2'), 'marker #2');
+    await step(Promise.all([waitMarker('original', 2), waitMarker('temp', 2)]), 'marker #2');
   } catch {
-    if (!reconnected && sub.status === 'ready') {
+    if (!reconnected && sub.status === 'ready' && !sub.manuallyClosing) {
       // Still reconnect in place (a cluster subscriber would otherwise end and be replaced).
       const restoreRetry = reconnectOnce(sub);
       const settled = (): void => {
@@ -187,6 +197,7 @@ export async function rotateSubscriber(
       sub.disconnect(true);
     }
   } finally {
+    sub.off('end', onEnd);
     if (hadOwnEmit) sub.emit = previousEmit;
     else delete (sub as { emit?: unknown }).emit;
     temp.disconnect();

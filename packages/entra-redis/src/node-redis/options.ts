@@ -73,7 +73,10 @@ function parseUrl(url: unknown, what: string): URL | undefined {
   try {
     parsed = new URL(String(url));
   } catch {
-    throw new EntraRedisError('INVALID_OPTION', `entra-redis ${what}: "url" is not a valid URL`);
+    throw new EntraRedisError(
+      'INVALID_OPTION',
+      `entra-redis ${what}: "url" is not a valid URL; use rediss://<host>:<port>`,
+    );
   }
   if (parsed.username || parsed.password) {
     throw new EntraRedisError(

@@ -25,6 +25,7 @@ export {
 export {
   blockingInterruptedError,
   diagnoseServerError,
+  dropCommandArgs,
   tokenExpiredError,
   type AuthContext,
 } from './server-errors.js';

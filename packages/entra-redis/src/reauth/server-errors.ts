@@ -114,3 +114,19 @@ export function blockingInterruptedError(
     { isRetryable: true, ...(cause !== undefined ? { cause } : {}) },
   );
 }
+
+/**
+ * ioredis attaches the failed command to a reply error (`error.command = { name, args }`); for
+ * AUTH the args hold the token. Replaces them (on that copy only) before the error is wrapped
+ * or reported, so no `cause` chain can print the token. Returns `error`.
+ *
+ * @example
+ * ```ts
+ * report(new EntraRedisError('REAUTH_FAILED', '…', { cause: dropCommandArgs(error) }));
+ * ```
+ */
+export function dropCommandArgs(error: unknown): unknown {
+  const command = (error as { command?: { args?: unknown } } | null | undefined)?.command;
+  if (command && typeof command === 'object' && 'args' in command) command.args = ['[redacted]'];
+  return error;
+}

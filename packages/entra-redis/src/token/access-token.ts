@@ -29,6 +29,7 @@ export function toTokenEntry(
   username: string | undefined,
   nowMs: number,
   seq: number,
+  scopes: readonly string[] = [],
 ): TokenEntry {
   if (
     typeof accessToken !== 'object' ||
@@ -43,6 +44,7 @@ export function toTokenEntry(
     );
   }
   const claims = decodeAccessTokenClaims(accessToken.token);
+  checkAudience(claims.aud, scopes);
   const jwtExpMs = claims.exp * 1000;
   const reported = accessToken.expiresOnTimestamp;
   const expiresAtMs =
@@ -71,4 +73,29 @@ export function toTokenEntry(
     issuedAtMs,
   });
   return { token: accessToken.token, credentials, expiresAtMs, issuedAtMs, seq };
+}
+
+/** Audiences of Redis tokens: the resource URI (v1 tokens) and the app id (v2 tokens). */
+const REDIS_AUDIENCES = ['https://redis.azure.com', 'acca5fbb-b7e4-4009-81f1-37e38fd66d78'];
+
+/**
+ * Refuses a token issued for another resource (the server would answer WRONGPASS): its `aud`,
+ * when present, must be the resource of a requested scope or Redis's. The audience is no secret.
+ */
+function checkAudience(
+  aud: string | readonly string[] | undefined,
+  scopes: readonly string[],
+): void {
+  if (aud === undefined) return;
+  const norm = (s: string): string => s.toLowerCase().replace(/\/+$/, '');
+  const accepted = new Set(
+    [...REDIS_AUDIENCES, ...scopes.map((s) => s.replace(/\/[^/]*$/, ''))].map(norm),
+  );
+  const given = typeof aud === 'string' ? [aud] : aud;
+  if (given.some((a) => typeof a === 'string' && accepted.has(norm(a)))) return;
+  throw new EntraRedisError(
+    'TOKEN_MALFORMED',
+    `entra-redis: the access token's audience (${given.map((a) => JSON.stringify(a)).join(', ')}) ` +
+      `is not Redis; request the scope https://redis.azure.com/.default (option "scopes")`,
+  );
 }

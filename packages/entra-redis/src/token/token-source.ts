@@ -311,7 +311,7 @@ export class TokenSource implements AsyncDisposable {
     const now = this.#o.clock.now();
     let entry: TokenEntry;
     try {
-      entry = toTokenEntry(accessToken, this.#o.username, now, seq);
+      entry = toTokenEntry(accessToken, this.#o.username, now, seq, this.#o.scopes);
     } catch (error) {
       return this.#onFailure(seq, error);
     }
