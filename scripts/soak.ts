@@ -1,0 +1,341 @@
+// Soak test (not in CI): the emulator with 2-second tokens and, for node-redis and ioredis over
+// RESP2 and RESP3, a steady workload (checked reads, transactions), a pub/sub feed and a queue
+// drained by a consumer blocked in BRPOP 0, all on one token source, for `--minutes` (30).
+// Prints a JSON summary on stdout (progress on stderr); exits 1 if anything failed, was lost or
+// was duplicated, or a connection was evicted.
+// Run: npx tsx scripts/soak.ts [--minutes 30] [--token-lifetime 2] [--refresh-ratio 0.5]
+// (how to run it and what it checks: docs/soak.md)
+
+import { startEmulator } from '@entra-redis/emulator';
+import { servicePrincipalSecret, TokenSource } from 'entra-redis';
+import { createRedis } from 'entra-redis/ioredis';
+import { createClient } from 'entra-redis/node-redis';
+import type { Redis as IORedis } from 'ioredis';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import type { createClient as createNodeRedis } from 'redis';
+
+type NodeRedis = ReturnType<typeof createNodeRedis>;
+
+const arg = (name: string, fallback: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  const value = i > 0 ? Number(process.argv[i + 1]) : fallback;
+  if (!(value > 0)) throw new Error(`--${name} must be a positive number`);
+  return value;
+};
+const MINUTES = arg('minutes', 30);
+const TOKEN_LIFETIME_SEC = arg('token-lifetime', 2);
+/**
+ * Refresh point as a ratio of the token life. The library's 0.75 leaves 0.25–0.5 s of a 2 s
+ * token (whose `exp` is whole seconds) for the re-AUTH: less than the event-loop stalls of a
+ * busy 2-core machine running the emulator in the same process. 0.5 keeps the soak about
+ * endurance (about 1000 rotations in 30 min); pass 0.75 to probe the margin itself.
+ */
+const REFRESH_RATIO = arg('refresh-ratio', 0.5);
+if (REFRESH_RATIO >= 1) throw new Error('--refresh-ratio must be below 1');
+const WARMUP_MS = Math.min(60_000, (MINUTES * 60_000) / 10);
+/** Above the number of iterations of the fastest loop (one per 20 ms). */
+const MAX_SEQ = Math.ceil((MINUTES * 60_000) / 20 / 8) * 8 + 8;
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The few operations the workload needs, whichever client library is underneath. */
+interface Ops {
+  set(key: string, value: string): Promise<unknown>;
+  get(key: string): Promise<string | null>;
+  incrTwice(key: string): Promise<number[]>;
+  publish(channel: string, message: string): Promise<unknown>;
+  push(key: string, value: string): Promise<unknown>;
+  /** BRPOP key 0 on the consumer connection. */
+  pop(key: string): Promise<string | null>;
+  subscribe(channel: string, onMessage: (message: string) => void): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A set of sequence numbers below `MAX_SEQ` (the loops never go past it), one bit each. */
+class Bits {
+  readonly #bytes = new Uint8Array(MAX_SEQ / 8 + 1);
+  size = 0;
+  has = (n: number): boolean => ((this.#bytes[n >> 3] ?? 0) & (1 << (n & 7))) !== 0;
+  add(n: number): void {
+    if (this.has(n) || n >= MAX_SEQ) return;
+    this.#bytes[n >> 3]! |= 1 << (n & 7);
+    this.size += 1;
+  }
+  /** How many members of this set `other` lacks. */
+  missingFrom(other: Bits): number {
+    let missing = 0;
+    for (let i = 0; i < MAX_SEQ; i += 1) if (this.has(i) && !other.has(i)) missing += 1;
+    return missing;
+  }
+}
+
+/** One client's counters; the sets hold sequence numbers (published = PUBLISH succeeded). */
+const newCounters = () => ({
+  ...{ ok: 0, failed: 0, errors: {} as Record<string, number> },
+  ...{ published: new Bits(), received: new Bits(), duplicateMessages: 0 },
+  ...{ pushed: new Bits(), popped: new Bits(), duplicateItems: 0 },
+});
+type Counters = ReturnType<typeof newCounters>;
+
+async function nodeRedisOps(base: Target, RESP: 2 | 3): Promise<Ops> {
+  const { host, port, ca, source: tokenSource } = base;
+  const main = createClient<NodeRedis>({
+    socket: { host, port, tls: true, ca },
+    tokenSource,
+    RESP,
+  });
+  const consumer = main.duplicate();
+  const subscriber = main.duplicate();
+  for (const c of [main, consumer, subscriber]) c.on('error', () => undefined);
+  await Promise.all([main.connect(), consumer.connect(), subscriber.connect()]);
+  return {
+    set: (k, v) => main.set(k, v),
+    get: async (k) => (await main.get(k)) as string | null,
+    incrTwice: async (k) =>
+      ((await main.multi().incr(k).incr(k).exec()) as unknown as number[]).map(Number),
+    publish: (ch, m) => main.publish(ch, m),
+    push: (k, v) => main.lPush(k, v),
+    pop: async (k) => (await consumer.brPop(k, 0))?.element ?? null,
+    subscribe: async (ch, on) => void (await subscriber.subscribe(ch, on)),
+    close: async () => {
+      for (const c of [subscriber, consumer, main]) c.destroy();
+    },
+  };
+}
+
+async function ioredisOps(base: Target, protocol: 2 | 3): Promise<Ops> {
+  const { host, port, ca, source: tokenSource } = base;
+  const main = (await createRedis({ host, port, tls: { ca }, tokenSource, protocol })) as IORedis;
+  const consumer = main.duplicate();
+  const subscriber = main.duplicate();
+  for (const c of [main, consumer, subscriber]) c.on('error', () => undefined);
+  return {
+    set: (k, v) => main.set(k, v),
+    get: (k) => main.get(k),
+    incrTwice: async (k) => {
+      const replies = (await main.multi().incr(k).incr(k).exec()) ?? [];
+      const error = replies.find(([e]) => e)?.[0];
+      if (error) throw error;
+      return replies.map(([, value]) => Number(value));
+    },
+    publish: (ch, m) => main.publish(ch, m),
+    push: (k, v) => main.lpush(k, v),
+    pop: async (k) => (await consumer.brpop(k, 0))?.[1] ?? null,
+    subscribe: async (ch, on) => {
+      subscriber.on('message', (c: string, m: string) => c === ch && on(m));
+      await subscriber.subscribe(ch);
+    },
+    close: async () => {
+      for (const c of [subscriber, consumer, main]) c.disconnect();
+    },
+  };
+}
+
+type Phase = 'run' | 'drain' | 'closing';
+type Target = { host: string; port: number; ca: string; source: TokenSource };
+
+/** Runs the workload on one client while `phase()` is 'run'; returns its loops. */
+function runWorkload(label: string, ops: Ops, c: Counters, phase: () => Phase) {
+  const prefix = `soak:${label.replace(/\W+/g, '-')}`;
+  const op = async (fn: () => Promise<void>): Promise<void> => {
+    try {
+      await fn();
+      c.ok += 1;
+    } catch (error) {
+      if (phase() === 'closing') return; // the clients are being closed under it
+      c.failed += 1;
+      const key = `${(error as { code?: string }).code ?? 'no code'}: ${String((error as Error).message).slice(0, 120)}`;
+      c.errors[key] = (c.errors[key] ?? 0) + 1;
+    }
+  };
+  const every = async (ms: number, fn: (i: number) => Promise<void>): Promise<void> => {
+    for (let i = 0; phase() === 'run'; i += 1) {
+      await op(() => fn(i));
+      await sleep(ms);
+    }
+  };
+  const consume = async (): Promise<void> => {
+    while (phase() !== 'closing') {
+      await op(async () => {
+        const item = await ops.pop(`${prefix}:queue`);
+        if (item === null) return;
+        const n = Number(item.slice('item-'.length));
+        if (c.popped.has(n)) c.duplicateItems += 1;
+        c.popped.add(n);
+      });
+    }
+  };
+  return [
+    every(20, async (i) => {
+      await ops.set(`${prefix}:k:${i % 100}`, String(i));
+      const value = await ops.get(`${prefix}:k:${i % 100}`);
+      if (value !== String(i)) throw new Error(`read ${value} after writing ${i}`);
+    }),
+    every(100, async () => {
+      const [a, b] = await ops.incrTwice(`${prefix}:n`);
+      if (b !== (a ?? NaN) + 1) throw new Error(`transaction results ${a}, ${b}`);
+    }),
+    every(20, async (i) => {
+      await ops.publish(`${prefix}:feed`, String(i));
+      c.published.add(i);
+    }),
+    every(50, async (i) => {
+      await ops.push(`${prefix}:queue`, `item-${i}`);
+      c.pushed.add(i);
+    }),
+    consume(),
+  ];
+}
+
+/** The figures of one client. */
+function figures(client: string, c: Counters) {
+  return {
+    ...{ client, commandsOk: c.ok, commandsFailed: c.failed, errors: c.errors },
+    messagesPublished: c.published.size,
+    messagesReceived: c.received.size,
+    messagesLost: c.published.missingFrom(c.received),
+    messagesDuplicated: c.duplicateMessages,
+    ...{ itemsPushed: c.pushed.size, itemsPopped: c.popped.size },
+    itemsLost: c.pushed.missingFrom(c.popped),
+    itemsDuplicated: c.duplicateItems,
+  };
+}
+
+const round = (x: number): number => Math.round(x * 10) / 10;
+const mb = (bytes: number): number => round(bytes / 1048576);
+function memory(): { rssMb: number; heapUsedMb: number } {
+  gc();
+  const m = process.memoryUsage();
+  return { rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed) };
+}
+
+async function main(): Promise<void> {
+  const stateDir = await mkdtemp(join(tmpdir(), 'entra-redis-soak-'));
+  const emulator = await startEmulator({ tokenLifetimeSec: TOKEN_LIFETIME_SEC, stateDir });
+  const source = new TokenSource({
+    credential: servicePrincipalSecret({
+      tenantId: emulator.tenantId,
+      clientId: emulator.servicePrincipal.clientId,
+      clientSecret: emulator.servicePrincipal.clientSecret,
+      ...emulator.credentialOptions(),
+    }),
+    refreshRatio: REFRESH_RATIO,
+  });
+  let rotations = 0;
+  source.on('refreshed', () => (rotations += 1));
+  const target = { ...emulator.redis, ca: emulator.caCertPem, source };
+  const memStart = memory();
+  const variants: Array<[string, () => Promise<Ops>]> = [
+    ['node-redis RESP3', () => nodeRedisOps(target, 3)],
+    ['node-redis RESP2', () => nodeRedisOps(target, 2)],
+    ['ioredis RESP3', () => ioredisOps(target, 3)],
+    ['ioredis RESP2', () => ioredisOps(target, 2)],
+  ];
+  let phase: Phase = 'run';
+  const runs = await Promise.all(
+    variants.map(async ([label, make]) => {
+      const ops = await make();
+      const c = newCounters();
+      await ops.subscribe(`soak:${label.replace(/\W+/g, '-')}:feed`, (m) => {
+        if (c.received.has(Number(m))) c.duplicateMessages += 1;
+        c.received.add(Number(m));
+      });
+      return { label, ops, c, loops: runWorkload(label, ops, c, () => phase) };
+    }),
+  );
+  const startedAt = Date.now();
+  const endAt = startedAt + MINUTES * 60_000;
+  let memWarm = memStart;
+  let warmed = false;
+  while (Date.now() < endAt) {
+    await sleep(Math.min(60_000, Math.max(0, endAt - Date.now())));
+    if (!warmed && Date.now() - startedAt >= WARMUP_MS) [memWarm, warmed] = [memory(), true];
+    const s = emulator.stats().redis;
+    const ok = runs.reduce((n, r) => n + r.c.ok, 0);
+    const failed = runs.reduce((n, r) => n + r.c.failed, 0);
+    const min = ((Date.now() - startedAt) / 60_000).toFixed(1);
+    console.error(
+      `[soak] ${min} min rotations=${rotations} ok=${ok} failed=${failed} evictions=${s.evictions} ${JSON.stringify(memory())}`,
+    );
+  }
+  phase = 'drain';
+  console.error('[soak] draining');
+  // Draining and closing are bounded; if a step hangs, say which and exit 3.
+  let step = 'draining';
+  setTimeout(() => {
+    console.error(`[soak] stuck while ${step} for 60 s`);
+    process.exit(3);
+  }, 60_000).unref();
+  // Let the consumers drain the queues and the feeds arrive (bounded).
+  const drainUntil = Date.now() + 15_000;
+  while (Date.now() < drainUntil && runs.some((r) => r.c.popped.size < r.c.pushed.size)) {
+    await sleep(100);
+  }
+  await sleep(1_000);
+  phase = 'closing';
+  step = 'closing the clients';
+  console.error('[soak] closing');
+  const memEnd = memory();
+  const stats = emulator.stats();
+  const perClient = runs.map(({ label, c }) => figures(label, c));
+  await Promise.all(runs.map((r) => r.ops.close()));
+  await Promise.race([Promise.allSettled(runs.flatMap((r) => r.loops)), sleep(5_000)]);
+  console.error('[soak] clients closed');
+  step = 'closing the token source and the emulator';
+  await source.close();
+  await emulator.close();
+  console.error('[soak] emulator closed');
+  await rm(stateDir, { recursive: true, force: true });
+  const sum = (key: keyof (typeof perClient)[number]) =>
+    perClient.reduce((n, p) => n + (p[key] as number), 0);
+  const summary = {
+    date: new Date(startedAt).toISOString(),
+    minutes: MINUTES,
+    tokenLifetimeSec: TOKEN_LIFETIME_SEC,
+    refreshRatio: REFRESH_RATIO,
+    node: process.version,
+    machine: `${cpus().length} × ${cpus()[0]?.model}, ${Math.round(totalmem() / 2 ** 30)} GB`,
+    loadAverageAtEnd: loadavg().map(round),
+    rotations,
+    tokenRequests: stats.identity.tokensIssued[emulator.servicePrincipal.oid] ?? 0,
+    redis: stats.redis,
+    commandsOk: sum('commandsOk'),
+    commandsFailed: sum('commandsFailed'),
+    evictions: stats.redis.evictions,
+    messagesLost: sum('messagesLost'),
+    messagesDuplicated: sum('messagesDuplicated'),
+    itemsLost: sum('itemsLost'),
+    itemsDuplicated: sum('itemsDuplicated'),
+    memory: {
+      start: memStart,
+      afterWarmup: memWarm,
+      end: memEnd,
+      growthAfterWarmupMb: {
+        rss: round(memEnd.rssMb - memWarm.rssMb),
+        heapUsed: round(memEnd.heapUsedMb - memWarm.heapUsedMb),
+      },
+    },
+    perClient,
+  };
+  console.log(JSON.stringify(summary, null, 2));
+  const bad =
+    summary.commandsFailed +
+      summary.evictions +
+      summary.messagesLost +
+      summary.messagesDuplicated +
+      summary.itemsLost +
+      summary.itemsDuplicated >
+    0;
+  process.exit(bad ? 1 : 0);
+}
+
+main().catch((error: unknown) => {
+  console.error('[soak] failed:', (error as Error)?.message ?? error);
+  process.exit(2);
+});
