@@ -1,0 +1,181 @@
+// Section 1 (and part of 4): hot-path throughput. GET and SET, one/16/64 commands in flight
+// and pipelines, for node-redis and ioredis with entra-redis, with a static password through the
+// same front end (the baseline), and node-redis with @redis/entraid. Arms are interleaved within
+// every round (the order rotates each round); each figure is the median over the rounds, and
+// each ratio the median of the per-round ratios to the baseline arm of the same round.
+import { ARM_LABELS, createArm, type Arm, type ArmId } from '../lib/arms.js';
+import type { BenchClient } from '../lib/clients.js';
+import type { EmulatorLink } from '../lib/emulator-link.js';
+import type { HotMode, Settings } from '../lib/settings.js';
+import { geomean, pairedRatios, summarize, type Summary } from '../lib/stats.js';
+
+type Client = 'node-redis' | 'ioredis';
+type Op = 'GET' | 'SET';
+
+/** One arm's samples in one cell. */
+export interface HotArmResult {
+  arm: ArmId;
+  label: string;
+  opsPerSec: number[];
+  summary: Summary;
+  /** Per-round ratio to the static-password arm (absent for the baseline itself). */
+  ratio?: { perRound: number[]; summary: Summary };
+}
+
+/** One cell of the hot-path table. */
+export interface HotCell {
+  client: Client;
+  op: Op;
+  mode: HotMode;
+  arms: HotArmResult[];
+}
+
+/** Result of the hot-path section. */
+export interface HotPathResult {
+  settings: Settings['hotPath'];
+  cells: HotCell[];
+  /** Geometric mean over all cells of the median ratio, per compared arm. */
+  headline: Array<{ arm: ArmId; label: string; geomeanRatio: number; worstCellRatio: number }>;
+}
+
+const ARMS_BY_CLIENT: Record<Client, readonly ArmId[]> = {
+  'node-redis': ['node-password', 'node-entra', 'node-entraid'],
+  ioredis: ['io-password', 'io-entra'],
+};
+
+const IN_FLIGHT: Record<HotMode, number> = { c1: 1, c16: 16, c64: 64, pipeline: 1 };
+
+/**
+ * Runs the hot-path section; `log` receives progress lines.
+ *
+ * @example
+ * ```ts
+ * const result = await runHotPath(link, settings, console.error);
+ * ```
+ */
+export async function runHotPath(
+  link: EmulatorLink,
+  settings: Settings,
+  log: (line: string) => void,
+): Promise<HotPathResult> {
+  const s = settings.hotPath;
+  await link.setTokenLifetime(3600);
+  const value = 'x'.repeat(s.valueBytes);
+  const keys = Array.from({ length: s.keys }, (_, i) => `bench:hot:${i}`);
+  const arms: Arm[] = [];
+  const clients = new Map<ArmId, BenchClient>();
+  try {
+    for (const id of [...ARMS_BY_CLIENT['node-redis'], ...ARMS_BY_CLIENT.ioredis]) {
+      const arm = createArm(id, link);
+      arms.push(arm);
+      await arm.ready();
+      clients.set(id, await arm.connect());
+    }
+    await clients.get('node-password')!.pipeline('SET', keys, value);
+    const cells = cellList(s.modes);
+    const samples = new Map<string, number[]>();
+    // Warm-up (JIT, TLS buffers): every arm once, not recorded.
+    for (const [, client] of clients) await measure(client, 'GET', 'c16', s, keys, value, 0.5);
+    for (let round = 0; round < s.rounds; round++) {
+      for (const cell of cells) {
+        const order = rotate(ARMS_BY_CLIENT[cell.client], round);
+        for (const id of order) {
+          const opsPerSec = await measure(clients.get(id)!, cell.op, cell.mode, s, keys, value);
+          const key = `${cell.client}/${cell.op}/${cell.mode}/${id}`;
+          samples.set(key, [...(samples.get(key) ?? []), opsPerSec]);
+        }
+      }
+      log(`hot path: round ${round + 1}/${s.rounds} done`);
+    }
+    return assemble(s, cells, samples);
+  } finally {
+    for (const client of clients.values()) await client.close();
+    for (const arm of arms) await arm.close();
+  }
+}
+
+function cellList(modes: readonly HotMode[]): Array<{ client: Client; op: Op; mode: HotMode }> {
+  const out: Array<{ client: Client; op: Op; mode: HotMode }> = [];
+  for (const client of ['node-redis', 'ioredis'] as const) {
+    for (const op of ['GET', 'SET'] as const) {
+      for (const mode of modes) out.push({ client, op, mode });
+    }
+  }
+  return out;
+}
+
+function rotate<T>(items: readonly T[], by: number): T[] {
+  return items.map((_, i) => items[(i + by) % items.length]!);
+}
+
+/** Operations per second of one arm in one cell, over `durationMs × scale`. */
+async function measure(
+  client: BenchClient,
+  op: Op,
+  mode: HotMode,
+  s: Settings['hotPath'],
+  keys: readonly string[],
+  value: string,
+  scale = 1,
+): Promise<number> {
+  const depth = s.pipelineDepth;
+  const slices = Array.from({ length: Math.max(1, Math.floor(keys.length / depth)) }, (_, i) =>
+    Array.from({ length: depth }, (_, j) => keys[(i * depth + j) % keys.length]!),
+  );
+  let ops = 0;
+  let next = 0;
+  const start = performance.now();
+  const deadline = start + s.durationMs * scale;
+  const worker = async (): Promise<void> => {
+    while (performance.now() < deadline) {
+      const i = next++;
+      if (mode === 'pipeline') {
+        await client.pipeline(op, slices[i % slices.length]!, value);
+        ops += depth;
+      } else {
+        const key = keys[i % keys.length]!;
+        await (op === 'GET' ? client.get(key) : client.set(key, value));
+        ops++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT[mode] }, worker));
+  return ops / ((performance.now() - start) / 1000);
+}
+
+function assemble(
+  s: Settings['hotPath'],
+  cells: Array<{ client: Client; op: Op; mode: HotMode }>,
+  samples: Map<string, number[]>,
+): HotPathResult {
+  const ratios = new Map<ArmId, number[]>();
+  const out: HotCell[] = cells.map((cell) => {
+    const ids = ARMS_BY_CLIENT[cell.client];
+    const get = (id: ArmId): number[] =>
+      samples.get(`${cell.client}/${cell.op}/${cell.mode}/${id}`) ?? [];
+    const baseline = get(ids[0]!);
+    const arms = ids.map((id, i): HotArmResult => {
+      const opsPerSec = get(id);
+      const result: HotArmResult = {
+        arm: id,
+        label: ARM_LABELS[id],
+        opsPerSec,
+        summary: summarize(opsPerSec),
+      };
+      if (i > 0) {
+        const perRound = pairedRatios(opsPerSec, baseline);
+        result.ratio = { perRound, summary: summarize(perRound) };
+        ratios.set(id, [...(ratios.get(id) ?? []), result.ratio.summary.median]);
+      }
+      return result;
+    });
+    return { ...cell, arms };
+  });
+  const headline = [...ratios].map(([arm, medians]) => ({
+    arm,
+    label: ARM_LABELS[arm],
+    geomeanRatio: geomean(medians),
+    worstCellRatio: Math.min(...medians),
+  }));
+  return { settings: s, cells: out, headline };
+}
