@@ -187,6 +187,11 @@ describe('entra-redis-emulator --cluster', () => {
       }
       const nodes = /^REDIS_CLUSTER_NODES=(.+)$/m.exec(readFileSync(envFile, 'utf8'))?.[1];
       expect(nodes?.split(',')).toHaveLength(2);
+      // The guide goes to stderr right after the env file is written.
+      const guideBy = Date.now() + 5_000;
+      while (!stderr.includes('Redis Cluster (TLS)') && Date.now() < guideBy) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
       expect(stderr).toContain('Redis Cluster (TLS)');
       child.kill('SIGTERM');
       expect(await exit).toBe(0);
