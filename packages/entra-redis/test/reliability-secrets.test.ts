@@ -1,8 +1,8 @@
 // Secret hygiene (issue #9): across a run of the fault matrix (identity outage past expiry, a
 // refused re-AUTH, dropped connections, a signing-key rotation) everything the library can show
 // a human — console output, logger lines, events, errors (message, stack, inspect, JSON) and
-// util.inspect of the token source, the node-redis client, the ioredis client's options (minus
-// the password ioredis keeps), the options, the credential factory and the credentials — is collected, and no issued token (nor any JWT) and no client secret is in
+// util.inspect of the token source, the node-redis client, the ioredis client (and its options
+// minus the password ioredis keeps), the options, the credential factory and the credentials — is collected, and no issued token (nor any JWT) and no client secret is in
 // it. The unit-level version with a fake identity provider is redaction.test.ts.
 import { connect as tcpConnect } from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -115,6 +115,9 @@ describe('no token and no secret anywhere across the fault matrix', () => {
       for (const value of [source, sourceOptions, factory, pair.node, ioOptions]) {
         out.push(...show(value));
       }
+      // The ioredis client itself: protected clients print a summary without the token ioredis
+      // keeps in its options, connector and handshake state.
+      out.push(inspect(pair.io, { depth: 8 }), inspect(pair.io, { showHidden: true }));
     } finally {
       tenant.verifyRedisAuth = verify;
       await pair.close();

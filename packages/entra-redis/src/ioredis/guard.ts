@@ -3,6 +3,7 @@ import { diagnoseServerError, dropCommandArgs, TransactionTracker } from '../rea
 import type { RedisCredentials } from '../token/credentials.js';
 import { runBounded, type BlockingHost } from './blocking.js';
 import { applyCredentials, type GuardGroup } from './group.js';
+import { redactInspect } from './inspect.js';
 import { rotateSubscriber } from './rotation.js';
 import type {
   IORedisCommandClass,
@@ -43,6 +44,7 @@ export class ConnectionGuard implements BlockingHost {
   readonly #tx: TransactionTracker;
   readonly #waiters = new Set<TokenWaiter>();
   readonly #listeners: Array<[string, (...args: unknown[]) => void]> = [];
+  readonly #unredact: () => void;
   #unsubscribe: (() => void) | undefined;
   #pendingReauth = false;
   #rotating: Promise<void> | undefined;
@@ -106,6 +108,7 @@ export class ConnectionGuard implements BlockingHost {
         }
       };
     }
+    this.#unredact = redactInspect(redis);
     this.#listen('ready', () => this.#onReady());
     this.#listen('close', () => this.#tx.onConnectionLost());
     this.#listen('end', () => this.#sleep());
@@ -157,6 +160,7 @@ export class ConnectionGuard implements BlockingHost {
       delete c.disconnect;
     }
     for (const [event, fn] of this.#listeners) this.#redis.off(event, fn);
+    this.#unredact();
     this.#gateCancel?.(new Error(CLOSED));
     this.#sleep();
   }
