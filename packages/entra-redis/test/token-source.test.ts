@@ -162,6 +162,35 @@ describe('TokenSource: refresh schedule', () => {
     for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(1_000);
   });
 
+  it('warns once when the floor puts the refresh in the last quarter of a short token', async () => {
+    const clock = new FakeClock();
+    clock.nowMs = 1_700_000_000_950; // whole-second exp: a "2-second" token lives 1.05 s
+    const warnings: string[] = [];
+    const credential = new ScriptedCredential(() => issueToken(clock.now(), 2_000));
+    const source = create(clock, {
+      credential,
+      refreshRatio: 0.5,
+      logger: { warn: (message) => warnings.push(message) },
+    });
+    await source.getCredentials();
+    await clock.advance(5_000);
+    expect(warnings.filter((w) => w.includes('minRefreshIntervalMs'))).toHaveLength(1);
+    expect(warnings[0]).toMatch(/lower minRefreshIntervalMs below half the token lifetime/);
+
+    const quiet: string[] = [];
+    const clock2 = new FakeClock();
+    clock2.nowMs = 1_700_000_000_950;
+    const lowFloor = create(clock2, {
+      credential: new ScriptedCredential(() => issueToken(clock2.now(), 2_000)),
+      refreshRatio: 0.5,
+      minRefreshIntervalMs: 200,
+      logger: { warn: (message) => quiet.push(message) },
+    });
+    await lowFloor.getCredentials();
+    await clock2.advance(5_000);
+    expect(quiet).toEqual([]);
+  });
+
   it('takes the earlier of expiresOnTimestamp and the JWT exp', async () => {
     const clock = new FakeClock();
     const exp = Math.floor(clock.now() / 1000) + 600;

@@ -94,7 +94,10 @@ export interface TokenSourceOptions {
    */
   readonly jitterRatio?: number;
   /**
-   * Floor between the starts of two token requests, in ms (≥ 1): no tight loop, ever.
+   * Floor between the starts of two token requests, in ms (≥ 1): no tight loop, ever. Real
+   * tokens live an hour and never meet it; with test tokens of a few seconds, keep it below half
+   * their lifetime (a 2-second token whose whole-second `exp` leaves 1.05 s would otherwise be
+   * renewed 50 ms before it expires; the source logs a warning once when that happens).
    * @default 1000
    */
   readonly minRefreshIntervalMs?: number;

@@ -69,6 +69,7 @@ export class TokenSource implements AsyncDisposable {
   #lastError: EntraRedisError | undefined;
   #unchanged = 0;
   #expiredEmitted = false;
+  #lateRefreshWarned = false;
 
   /** Validates `options` (throws `INVALID_OPTION`); does not request a token yet. */
   constructor(options: TokenSourceOptions) {
@@ -202,6 +203,26 @@ export class TokenSource implements AsyncDisposable {
 
   #secrets(): string[] {
     return this.#entry ? [this.#entry.token] : [];
+  }
+
+  /**
+   * Warns once when `minRefreshIntervalMs` pushes the refresh into the last quarter of a token's
+   * life: only very short tokens (test setups) get there, and their connections are then
+   * re-authenticated with little time to spare.
+   */
+  #warnIfFloorIsLate(entry: TokenEntry, nowMs: number, refreshAtMs: number): void {
+    if (this.#lateRefreshWarned) return;
+    const lifetimeMs = entry.expiresAtMs - nowMs;
+    if (lifetimeMs <= 0 || refreshAtMs < entry.expiresAtMs - lifetimeMs / 4) return;
+    const floorAtMs = Math.round(this.#lastRequestStartMs + this.#o.minRefreshIntervalMs);
+    if (refreshAtMs !== floorAtMs) return; // the ratio decided, not the floor
+    this.#lateRefreshWarned = true;
+    this.#log(
+      'warn',
+      `tokens live ${Math.round(lifetimeMs)} ms, so minRefreshIntervalMs ` +
+        `(${this.#o.minRefreshIntervalMs} ms) puts the refresh ${Math.round(entry.expiresAtMs - refreshAtMs)} ms ` +
+        `before expiry; lower minRefreshIntervalMs below half the token lifetime for such short tokens`,
+    );
   }
 
   #log(level: Level, message: string, fields: Record<string, unknown> = {}): void {
@@ -344,6 +365,7 @@ export class TokenSource implements AsyncDisposable {
       lastRequestStartMs: this.#lastRequestStartMs,
       random: o.random(),
     });
+    this.#warnIfFloorIsLate(entry, now, nextRefreshAtMs);
     this.#schedule(nextRefreshAtMs);
     this.#armExpiry(entry);
     this.#metrics.recordRefresh();
