@@ -53,6 +53,13 @@ export interface MintedToken {
   expiresInSec: number;
 }
 
+/**
+ * Tokens whose signature already verified, at most this many (oldest dropped first). Every
+ * connection of a client presents the same token, so at a rotation one RS256 verification
+ * serves them all, as a cache in Azure's front end would; time claims are checked on each use.
+ */
+const VERIFIED_CACHE_SIZE = 4096;
+
 interface SigningKey {
   kid: string;
   privateKey: KeyObject;
@@ -85,6 +92,8 @@ export class Tenant {
   readonly now: () => number;
   private authority = 'https://login.microsoftonline.com';
   private keys: SigningKey[] = [];
+  /** Tokens whose signature verified, with the key that signed them and their claims. */
+  private readonly verified = new Map<string, { kid: string; claims: Record<string, unknown> }>();
   private readonly issued = new Map<string, number>();
 
   constructor(config: TenantConfig = defaultTenantConfig(), options: TenantOptions = {}) {
@@ -270,6 +279,44 @@ export class Tenant {
   async verifyJwt(
     token: string,
   ): Promise<{ ok: true; claims: Record<string, unknown> } | { ok: false; reason: string }> {
+    const cached = this.verified.get(token);
+    if (cached && this.keys.some((k) => k.kid === cached.kid))
+      return this.checkTimes(cached.claims);
+    const checked = await this.verifySignature(token);
+    if (!checked.ok) return checked;
+    this.remember(token, checked);
+    return this.checkTimes(checked.claims);
+  }
+
+  /** Caches a verified token; drops the oldest entries once expired or over the bound. */
+  private remember(token: string, entry: { kid: string; claims: Record<string, unknown> }): void {
+    const nowSec = this.now() / 1000;
+    for (const [cachedToken, cached] of this.verified) {
+      const exp = cached.claims.exp;
+      const expired = typeof exp !== 'number' || nowSec >= exp;
+      if (!expired && this.verified.size < VERIFIED_CACHE_SIZE) break;
+      this.verified.delete(cachedToken);
+    }
+    this.verified.set(token, entry);
+  }
+
+  private checkTimes(
+    claims: Record<string, unknown>,
+  ): { ok: true; claims: Record<string, unknown> } | { ok: false; reason: string } {
+    const nowSec = this.now() / 1000;
+    if (typeof claims.exp !== 'number' || nowSec >= claims.exp)
+      return { ok: false, reason: 'expired' };
+    if (typeof claims.nbf === 'number' && nowSec < claims.nbf)
+      return { ok: false, reason: 'not-yet-valid' };
+    return { ok: true, claims };
+  }
+
+  /** RS256 signature against the published key named by `kid`; the claims, or why not. */
+  private async verifySignature(
+    token: string,
+  ): Promise<
+    { ok: true; kid: string; claims: Record<string, unknown> } | { ok: false; reason: string }
+  > {
     let kid: string | undefined;
     try {
       const header = decodeProtectedHeader(token);
@@ -291,13 +338,10 @@ export class Tenant {
         reason: code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' ? 'bad-signature' : 'malformed',
       };
     }
-    if (typeof claims !== 'object' || claims === null) return { ok: false, reason: 'malformed' };
-    const nowSec = this.now() / 1000;
-    if (typeof claims.exp !== 'number' || nowSec >= claims.exp)
-      return { ok: false, reason: 'expired' };
-    if (typeof claims.nbf === 'number' && nowSec < claims.nbf)
-      return { ok: false, reason: 'not-yet-valid' };
-    return { ok: true, claims };
+    if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) {
+      return { ok: false, reason: 'malformed' };
+    }
+    return { ok: true, kid: key.kid, claims: Object.freeze(claims) };
   }
 
   /**

@@ -142,6 +142,32 @@ describe('Tenant', () => {
     });
   });
 
+  it('a token whose signature verified once is still checked for time, user and policy on each use', async () => {
+    const { tenant, owner, unassigned, advance } = setup(60);
+    const token = (await tenant.mintAccessToken(owner, { audience: AUD })).accessToken;
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => tenant.verifyRedisAuth(owner.oid, token)),
+    );
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(await tenant.verifyRedisAuth(unassigned.oid, token)).toEqual({
+      ok: false,
+      reason: 'username-mismatch',
+    });
+    const policy = owner.accessPolicy;
+    delete owner.accessPolicy;
+    expect(await tenant.verifyRedisAuth(owner.oid, token)).toEqual({
+      ok: false,
+      reason: 'no-access-policy',
+    });
+    owner.accessPolicy = policy;
+    expect((await tenant.verifyRedisAuth(owner.oid, token)).ok).toBe(true);
+    advance(60_000);
+    expect(await tenant.verifyRedisAuth(owner.oid, token)).toEqual({
+      ok: false,
+      reason: 'expired',
+    });
+  });
+
   it('looks principals up by client id, oid and resource id; user tokens carry user claims', async () => {
     const { tenant } = setup();
     const mi = tenant.config.userAssignedIdentities[0]!;
