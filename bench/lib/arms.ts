@@ -41,6 +41,8 @@ export interface ArmOptions {
   refreshRatio?: number;
   /** entra-redis only: jitter of the refresh time (0 for predictable rotations). */
   jitterRatio?: number;
+  /** Floor between token requests (entra-redis), ms. @default the library's */
+  minRefreshIntervalMs?: number;
   /** Lifetime of the static password token, seconds. @default 86400 */
   passwordLifetimeSec?: number;
 }
@@ -155,6 +157,9 @@ export function createArm(id: ArmId, link: EmulatorLink, options: ArmOptions = {
       credential: () => timed(factory(), tokenTimes),
       ...(options.refreshRatio !== undefined ? { refreshRatio: options.refreshRatio } : {}),
       ...(options.jitterRatio !== undefined ? { jitterRatio: options.jitterRatio } : {}),
+      ...(options.minRefreshIntervalMs !== undefined
+        ? { minRefreshIntervalMs: options.minRefreshIntervalMs }
+        : {}),
     });
     cleanups.push(() => source.close());
     let own = 0;

@@ -163,7 +163,7 @@ export function soakTable(r: SoakResult): string {
     ? `\n\nError messages seen (first few):\n\n${samples.join('\n')}`
     : '';
   return (
-    `${fmt(r.durationMs / 1000, 1)} s, tokens of ${r.settings.tokenLifetimeSec} s.\n\n` +
+    `${fmt(r.durationMs / 1000, 1)} s, tokens of ${r.settings.tokenLifetimeSec} s refreshed at ${r.settings.refreshRatio} of their life (both libraries).\n\n` +
     table(head, rows) +
     extra
   );

@@ -51,7 +51,14 @@ export async function runSoak(
 ): Promise<SoakResult> {
   const s = settings.soak;
   await link.setTokenLifetime(s.tokenLifetimeSec);
-  const arms: Arm[] = ARMS.map((id) => createArm(id, link));
+  const arms: Arm[] = ARMS.map((id) =>
+    createArm(id, link, {
+      refreshRatio: s.refreshRatio,
+      // The 1 s default floor between requests would land the refresh of a token with ~1 s left
+      // (whole-second exp) at its expiry; @redis/entraid has no such floor.
+      minRefreshIntervalMs: (s.tokenLifetimeSec * 1000) / 8,
+    }),
+  );
   const workloads: Workload[] = [];
   try {
     for (const arm of arms) await arm.ready();

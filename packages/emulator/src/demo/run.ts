@@ -66,6 +66,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSnapshot> {
       ...emulator.credentialOptions(),
     }),
     name: 'demo',
+    // Demo tokens may live a few seconds: keep the floor between requests well below that.
+    minRefreshIntervalMs: Math.min(1_000, (options.tokenLifetimeSec * 1000) / 8),
   });
   let rotations = 0;
   tokenSource.on('refreshed', () => (rotations += 1));
