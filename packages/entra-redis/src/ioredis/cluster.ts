@@ -5,6 +5,7 @@ import type { TokenSource } from '../token/token-source.js';
 import { createProtector } from './attach.js';
 import { withAzureDefaults } from './create.js';
 import { applyCredentials } from './group.js';
+import { bridgeWhenReplaced } from './rotation.js';
 import {
   normalizeEntraOptions,
   type EntraAuthOptions,
@@ -161,14 +162,19 @@ export function attachClusterAuth(
 
   const subscriber = c.subscriber;
   if (!subscriber?.selectSubscriber || !subscriber.getInstance) throw unsupported('subscriber');
+  const inUse = (): boolean => !['disconnecting', 'end'].includes(cluster.status);
+  const protectSubscriber = (instance: IORedisLike): void => {
+    protector.protect(instance);
+    bridgeWhenReplaced(instance, inUse);
+  };
   undo.push(
     afterEach(subscriber, 'selectSubscriber', (_r, self) => {
       const instance = self.getInstance?.();
-      if (instance) protector.protect(instance);
+      if (instance) protectSubscriber(instance);
     }),
   );
   const current = subscriber.getInstance();
-  if (current) protector.protect(current);
+  if (current) protectSubscriber(current);
   if (c.options.shardedSubscribers) {
     const map = c.shardedSubscribers?.shardedSubscribers;
     if (!(map instanceof Map)) throw unsupported('sharded subscriber group');

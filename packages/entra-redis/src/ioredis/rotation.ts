@@ -10,8 +10,21 @@ const MESSAGE_EVENTS = new Set([
   'smessageBuffer',
 ]);
 const STEP_TIMEOUT_MS = 5_000;
+/** How long a delivering temporary connection outlives a subscriber that ended mid-handoff. */
+const BRIDGE_AFTER_END_MS = 3_000;
 
 /** Channel of a message event's arguments (pmessage: the second one). */
+/** Subscribers a Cluster may replace, with whether that cluster is still in use. */
+const BRIDGES = new WeakMap<IORedisLike, () => boolean>();
+
+/**
+ * Marks `sub` as a cluster's subscriber connection: if the cluster replaces it during a RESP2
+ * handoff, the temporary connection keeps delivering while `inUse()` holds, for up to 3 s.
+ */
+export function bridgeWhenReplaced(sub: IORedisLike, inUse: () => boolean): void {
+  BRIDGES.set(sub, inUse);
+}
+
 function channelOf(event: string, args: unknown[]): string {
   return String(event.startsWith('pmessage') ? args[1] : args[0]);
 }
@@ -200,8 +213,22 @@ export async function rotateSubscriber(
     sub.off('end', onEnd);
     if (hadOwnEmit) sub.emit = previousEmit;
     else delete (sub as { emit?: unknown }).emit;
-    temp.disconnect();
     helper.disconnect();
+    const stillWanted = BRIDGES.get(sub);
+    if (sub.status === 'end' && seen.temp === 1 && stillWanted?.()) {
+      // A Cluster replaced its subscriber connection mid-handoff (it disconnects the old one);
+      // the replacement subscribes on its own. The temporary connection holds every
+      // subscription and is delivering: let it bridge the gap a little longer (duplicates
+      // possible, never a gap), and no longer than the cluster is wanted.
+      const endAt = Date.now() + BRIDGE_AFTER_END_MS;
+      const timer = setInterval(() => {
+        if (Date.now() < endAt && stillWanted()) return;
+        clearInterval(timer);
+        temp.disconnect();
+      }, 100);
+    } else {
+      temp.disconnect();
+    }
     if (sub.status === 'ready') leaveMarker(sub, marker);
   }
 }
