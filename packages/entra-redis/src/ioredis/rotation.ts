@@ -13,7 +13,6 @@ const STEP_TIMEOUT_MS = 5_000;
 /** How long a delivering temporary connection outlives a subscriber that ended mid-handoff. */
 const BRIDGE_AFTER_END_MS = 3_000;
 
-/** Channel of a message event's arguments (pmessage: the second one). */
 /** Subscribers a Cluster may replace, with whether that cluster is still in use. */
 const BRIDGES = new WeakMap<IORedisLike, () => boolean>();
 
@@ -25,6 +24,7 @@ export function bridgeWhenReplaced(sub: IORedisLike, inUse: () => boolean): void
   BRIDGES.set(sub, inUse);
 }
 
+/** Channel of a message event's arguments (pmessage: the second one). */
 function channelOf(event: string, args: unknown[]): string {
   return String(event.startsWith('pmessage') ? args[1] : args[0]);
 }
