@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
+  BLOCKING_COMMANDS,
   TransactionTracker,
   checkTransportSecurity,
   diagnoseServerError,
   formatTimeout,
   isAzureRedisHost,
   lastGeneratedIdOf,
+  mayBlock,
   parseBlockingCall,
   planBlockingSlice,
   replaceDollarIds,
@@ -50,6 +52,19 @@ describe('blocking commands', () => {
     expect(parseBlockingCall('xread', ['STREAMS', 'BLOCK', '$'])).toBeUndefined(); // a key named BLOCK
     expect(parseBlockingCall('blpop', ['a', 'soon'])).toBeUndefined();
     expect(parseBlockingCall('blpop', [])).toBeUndefined();
+    // Names that exist on a plain object's prototype are not commands of the table.
+    for (const name of ['constructor', '__proto__', 'toString', 'BconstructoR'])
+      expect(parseBlockingCall(name, ['a', '0']), name).toBeUndefined();
+  });
+
+  it('pre-filters by first letter: every blocking command passes, others are turned away', () => {
+    for (const name of Object.keys(BLOCKING_COMMANDS)) {
+      expect(mayBlock(name), name).toBe(true);
+      expect(mayBlock(name.toUpperCase()), name).toBe(true);
+    }
+    for (const name of ['get', 'SET', 'hgetall', 'MULTI', '', 'évalsha']) {
+      expect(mayBlock(name), name).toBe(false);
+    }
   });
 
   it('finds XREAD $ ids and replaces them with the resolved ids on re-issue', () => {
@@ -194,6 +209,16 @@ describe('TransactionTracker', () => {
     tx.onCommandWritten('exec'); // EXEC without MULTI: nothing to end
     tx.onCommandWritten('watch');
     expect(ends).toBe(4);
+    for (const start of ['Multi', 'mUlTi']) {
+      tx.onCommandWritten(start);
+      expect(tx.inTransaction, start).toBe(true);
+      for (const other of ['exe', 'execs', 'discards', 'resets', 'get', 'hsetnx']) {
+        tx.onCommandWritten(other);
+      }
+      expect(tx.inTransaction, start).toBe(true);
+      tx.onCommandWritten('Discard');
+    }
+    expect([tx.inTransaction, ends]).toEqual([false, 6]);
   });
 });
 

@@ -36,8 +36,9 @@ export function runBounded(
   context: unknown,
 ): Promise<unknown> | undefined {
   const call = parseBlockingCall(command.name, command.args as CommandArg[]);
+  if (!call) return undefined;
   const credentials = host.current();
-  if (!call || !credentials) return undefined;
+  if (!credentials) return undefined;
   const startedAtMs = Date.now();
   const first = planBlockingSlice(call, command.args as CommandArg[], {
     startedAtMs,

@@ -14,6 +14,16 @@ import type {
 
 const CLOSED = 'Connection is closed.';
 
+/**
+ * Set on a command once its `reject` diagnoses NOPERM (a marker property instead of a WeakSet:
+ * checked on every command, and a WeakSet of short-lived commands is costly to collect).
+ */
+const DIAGNOSING = Symbol('entra-redis.diagnosing');
+/** Set on the commands the adapter writes itself (its AUTHs, bounded blocking slices). */
+const OWN = Symbol('entra-redis.own');
+
+type MarkedCommand = IORedisCommandLike & { [DIAGNOSING]?: true; [OWN]?: true };
+
 interface TokenWaiter {
   afterMs: number;
   resolve(credentials: RedisCredentials | undefined): void;
@@ -39,8 +49,6 @@ export class ConnectionGuard implements BlockingHost {
   readonly #connector: IORedisConnectorLike | undefined;
   readonly #origConnect: IORedisConnectorLike['connect'] | undefined;
   readonly #origDisconnect: IORedisConnectorLike['disconnect'] | undefined;
-  readonly #own = new WeakSet<IORedisCommandLike>();
-  readonly #mapped = new WeakSet<IORedisCommandLike>();
   readonly #tx: TransactionTracker;
   readonly #waiters = new Set<TokenWaiter>();
   readonly #listeners: Array<[string, (...args: unknown[]) => void]> = [];
@@ -77,8 +85,10 @@ export class ConnectionGuard implements BlockingHost {
     const current = group.source.current();
     if (current) applyCredentials(redis.options, current);
 
-    redis.sendCommand = (command: IORedisCommandLike, stream?: unknown, ...rest: unknown[]) =>
-      this.#sendCommand(command, stream, rest);
+    // ioredis passes at most three arguments (a pipeline adds its stream and, in a cluster, the
+    // node); named parameters, no rest array, on the path every command takes.
+    redis.sendCommand = (command: IORedisCommandLike, stream?: unknown, node?: unknown) =>
+      this.#sendCommand(command, stream, node);
     redis.duplicate = (override?: Record<string, unknown>) => {
       const child = this.#origDuplicate.call(redis, override);
       if (this.#installed && !child.options.monitor) this.#onDuplicate(child);
@@ -122,7 +132,7 @@ export class ConnectionGuard implements BlockingHost {
   }
 
   own(command: IORedisCommandLike): void {
-    this.#own.add(command);
+    (command as MarkedCommand)[OWN] = true;
   }
 
   current(): RedisCredentials | undefined {
@@ -252,7 +262,7 @@ export class ConnectionGuard implements BlockingHost {
     }
     this.#pendingReauth = false;
     const auth = new this.Command('auth', [credentials.username, credentials.password]);
-    this.#own.add(auth);
+    this.own(auth);
     this.send(auth).catch((error: unknown) => {
       if (error === OBSOLETE) return;
       dropCommandArgs(error); // ioredis put our AUTH's args (the token) on the reply error
@@ -293,55 +303,55 @@ export class ConnectionGuard implements BlockingHost {
     });
   }
 
-  #sendCommand(command: IORedisCommandLike, stream: unknown, rest: unknown[]): unknown {
+  #sendCommand(command: MarkedCommand, stream: unknown, node: unknown): unknown {
     const redis = this.#redis;
-    if (this.#own.has(command) && command.name === 'auth') {
+    const own = command[OWN] === true;
+    if (own && command.name === 'auth') {
       // Own AUTHs are written past this override; one seen here is ioredis re-sending it after
       // a reconnect: obsolete (the handshake used the newest token), and it could shorten the
       // connection's life.
       command.reject(OBSOLETE);
       return command.promise;
     }
-    const name = command.name.toLowerCase();
+    const name = command.name;
+    const source = this.#group.source;
     if (
       this.#group.hadToken &&
+      !source.current() &&
       redis.status !== 'connect' &&
-      name !== 'quit' &&
-      !this.#group.source.current()
+      name.toLowerCase() !== 'quit'
     ) {
-      this.#group.source.getCredentials().then(
+      source.getCredentials().then(
         () =>
           stream === undefined ? redis.sendCommand(command) : command.reject(new Error(CLOSED)),
         (error: unknown) => command.reject(error as Error),
       );
       return command.promise;
     }
-    if (
-      stream === undefined &&
-      !command.inTransaction &&
-      !this.#tx.inTransaction &&
-      !this.#own.has(command)
-    ) {
+    if (stream === undefined && !own && !command.inTransaction && !this.#tx.inTransaction) {
       const bounded = runBounded(this, command, redis.condition ?? redis.options);
       if (bounded) return bounded;
     }
-    if (!this.#mapped.has(command)) {
-      this.#mapped.add(command);
+    if (command[DIAGNOSING] !== true) {
+      command[DIAGNOSING] = true;
       const reject = command.reject;
-      command.reject = (error: Error) => {
-        const current = this.#group.source.current();
-        const diagnosed = /^NOPERM\b/.test(error?.message ?? '')
-          ? diagnoseServerError(error, {
-              ...(current ? { oid: current.oid, username: current.username } : {}),
-              command: command.name,
-            })
-          : undefined;
-        reject.call(command, diagnosed ?? error);
-      };
+      command.reject = (error: Error) => reject.call(command, this.#diagnose(command, error));
     }
-    const result = this.#origSend.call(redis, command, stream, ...rest);
+    const result = this.#origSend.call(redis, command, stream, node);
     this.#tx.onCommandWritten(name);
     return result;
+  }
+
+  /** A NOPERM reply explained (which identity, which command, what to grant); others as is. */
+  #diagnose(command: IORedisCommandLike, error: Error): Error {
+    if (!/^NOPERM\b/.test(error?.message ?? '')) return error;
+    const current = this.#group.source.current();
+    return (
+      diagnoseServerError(error, {
+        ...(current ? { oid: current.oid, username: current.username } : {}),
+        command: command.name,
+      }) ?? error
+    );
   }
 }
 

@@ -35,18 +35,21 @@ export interface BlockingCommandSpec {
  * BLOCKING_COMMANDS.blpop; // { timeout: 'last-seconds' }
  * ```
  */
-export const BLOCKING_COMMANDS: Readonly<Record<string, BlockingCommandSpec>> = Object.freeze({
-  blpop: { timeout: 'last-seconds' },
-  brpop: { timeout: 'last-seconds' },
-  brpoplpush: { timeout: 'last-seconds' },
-  blmove: { timeout: 'last-seconds' },
-  bzpopmin: { timeout: 'last-seconds' },
-  bzpopmax: { timeout: 'last-seconds' },
-  blmpop: { timeout: 'first-seconds' },
-  bzmpop: { timeout: 'first-seconds' },
-  xread: { timeout: 'block-ms' },
-  xreadgroup: { timeout: 'block-ms' },
-});
+// A prototype-less object: a command named `constructor` or `__proto__` is not a blocking one.
+export const BLOCKING_COMMANDS: Readonly<Record<string, BlockingCommandSpec>> = Object.freeze(
+  Object.assign(Object.create(null) as Record<string, BlockingCommandSpec>, {
+    blpop: { timeout: 'last-seconds' },
+    brpop: { timeout: 'last-seconds' },
+    brpoplpush: { timeout: 'last-seconds' },
+    blmove: { timeout: 'last-seconds' },
+    bzpopmin: { timeout: 'last-seconds' },
+    bzpopmax: { timeout: 'last-seconds' },
+    blmpop: { timeout: 'first-seconds' },
+    bzmpop: { timeout: 'first-seconds' },
+    xread: { timeout: 'block-ms' },
+    xreadgroup: { timeout: 'block-ms' },
+  }),
+);
 
 /** One argument as clients pass it. */
 export type CommandArg = string | number | Buffer | Uint8Array;
@@ -75,6 +78,21 @@ const str = (a: CommandArg | undefined): string =>
         : String(a);
 
 /**
+ * A cheap first test run on every command: whether `name` could be a blocking command (they
+ * all start with B or X), so the others skip the parse and its lower-casing.
+ *
+ * @example
+ * ```ts
+ * mayBlock('BLPOP'); // true
+ * mayBlock('GET'); // false
+ * ```
+ */
+export function mayBlock(name: string): boolean {
+  const first = name.charCodeAt(0) | 0x20; // lower-cased ASCII letter
+  return first === 0x62 /* b */ || first === 0x78; /* x */
+}
+
+/**
  * Parses a command; `undefined` when it does not block (not a blocking command, XREAD without
  * BLOCK, or an unparsable timeout, which is then left for the server to reject).
  *
@@ -88,6 +106,7 @@ export function parseBlockingCall(
   name: string,
   args: readonly CommandArg[],
 ): BlockingCall | undefined {
+  if (!mayBlock(name)) return undefined;
   const lower = name.toLowerCase();
   const spec = BLOCKING_COMMANDS[lower];
   if (!spec || args.length === 0) return undefined;

@@ -5,6 +5,7 @@ export {
   BLOCKING_COMMANDS,
   formatTimeout,
   lastGeneratedIdOf,
+  mayBlock,
   parseBlockingCall,
   planBlockingSlice,
   replaceDollarIds,

@@ -31,6 +31,10 @@ export class TransactionTracker {
 
   /** Call for every command written to the connection, in write order. */
   onCommandWritten(name: string): void {
+    // Runs for every command: only MULTI, EXEC, DISCARD and RESET (4, 5 or 7 letters) are
+    // lower-cased and compared.
+    const length = name.length;
+    if (length !== 4 && length !== 5 && length !== 7) return;
     const lower = name.toLowerCase();
     if (lower === 'multi') {
       this.#inTransaction = true;
