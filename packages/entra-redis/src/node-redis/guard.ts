@@ -1,12 +1,13 @@
 import {
   diagnoseServerError,
+  mayBlock,
   tokenExpiredError,
   type TransactionTracker,
 } from '../reauth/index.js';
 import type { TokenSource } from '../token/token-source.js';
 import { sendBounded } from './blocking.js';
 
-type SendCommand = (args: unknown[], ...rest: unknown[]) => Promise<unknown>;
+type SendCommand = (args: unknown[], options?: unknown) => Promise<unknown>;
 
 /**
  * Wraps `sendCommand` of the client's inner instance, through which node-redis 5.x and 6.x
@@ -47,17 +48,21 @@ export function installCommandGuard(
   tokenSource.on('refreshed', onToken);
   tokenSource.on('expired', onToken); // a token existed and expired: fail fast from now on
 
+  // node-redis passes `(args, options)`; named parameters, and no closure or array allocated for
+  // a command that cannot block: this runs for every command.
+  const sendNow = (args: unknown[], options: unknown): Promise<unknown> =>
+    options === undefined ? protoSend.call(inner, args) : protoSend.call(inner, args, options);
   Object.defineProperty(inner, 'sendCommand', {
     configurable: true,
     writable: true,
-    value: (args: unknown[], ...rest: unknown[]) => {
+    value: (args: unknown[], options?: unknown) => {
       const credentials = tokenSource.current();
       if (credentials) hadToken = true;
       else if (hadToken && !tokenSource.closed) {
         // The source answers at once after expiry: TOKEN_EXPIRED naming the cause (the last
         // refresh error, or that a request is still pending); or a token that just arrived.
         return tokenSource.getCredentials().then(
-          () => inner.sendCommand(args, ...rest),
+          () => inner.sendCommand(args, options),
           (error: unknown) => {
             throw (error as { code?: unknown })?.code === 'TOKEN_EXPIRED'
               ? error
@@ -65,9 +70,12 @@ export function installCommandGuard(
           },
         );
       }
-      const send = (a: unknown[]): Promise<unknown> => protoSend.call(inner, a, ...rest);
-      const name = String(args[0] ?? '');
-      const reply = sendBounded(send, args as never, tokenSource, abort.signal) ?? send(args);
+      const first = args[0];
+      const name = typeof first === 'string' ? first : String(first ?? '');
+      const reply =
+        (mayBlock(name)
+          ? sendBounded((a) => sendNow(a, options), args as never, tokenSource, abort.signal)
+          : undefined) ?? sendNow(args, options);
       tracker.onCommandWritten(name);
       return reply.catch((error: unknown) => {
         throw (
