@@ -101,7 +101,13 @@ export function createArm(id: ArmId, link: EmulatorLink, options: ArmOptions = {
   const onError = (error: unknown): void => {
     errors.count++;
     if (errors.samples.size < 5) {
-      errors.samples.add(redactTokens(String((error as Error)?.message ?? error)).slice(0, 160));
+      // The message and its causes (a library error names what failed; its cause says why).
+      const parts: string[] = [];
+      for (let e: unknown = error; e !== undefined && parts.length < 3;) {
+        parts.push(String((e as Error)?.message ?? e));
+        e = (e as { cause?: unknown })?.cause;
+      }
+      errors.samples.add(redactTokens(parts.join(' ← cause: ')).slice(0, 400));
     }
   };
   const socket = { host: info.host, port: info.port, tls: true as const, ca: info.caCertPem };

@@ -77,9 +77,9 @@ function full(): Omit<Settings, 'smoke' | 'sections' | 'outDir'> {
     },
     soak: {
       rotations: 100,
-      tokenLifetimeSec: 2,
+      tokenLifetimeSec: 4,
       refreshRatio: 0.5,
-      maxDurationMs: 240_000,
+      maxDurationMs: 360_000,
       publishIntervalMs: 10,
       commandIntervalMs: 2,
       burstIntervalMs: 2_500,
