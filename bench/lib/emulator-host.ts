@@ -117,8 +117,9 @@ const handlers: Record<string, (args: never) => unknown> = {
     });
     return minted.accessToken;
   },
-  // Cost of the token check the front end runs for every AUTH (RS256 verification and claims),
-  // `count` checks in parallel as a fan-out brings them: a floor under any fan-out time.
+  // Cost of the token checks the front end runs for `count` AUTHs carrying one new token, all at
+  // once as a fan-out brings them (one shared RS256 verification, then the claims of each): a
+  // floor under any fan-out time.
   verifyCost: async ({ oid, count }: { oid: string; count: number }) => {
     const e = need();
     const principal = e.tenant.findByOid(oid);

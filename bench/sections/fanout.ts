@@ -49,8 +49,9 @@ export interface FanoutResult {
   sizes: Array<{
     size: FanoutSize;
     /**
-     * Time the emulator needs just to check N tokens (RS256), measured at the start with N
-     * checks in parallel: a floor under every arm's fan-out time that no client can beat.
+     * Time the emulator needs just for the token checks of N AUTHs carrying one new token, N at
+     * once (one shared RS256 verification, then N claim checks), measured at the start: a floor
+     * under every arm's fan-out time that no client can beat.
      */
     emulatorVerifyFloorMs: number;
     arms: FanoutArmResult[];

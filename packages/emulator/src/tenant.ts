@@ -94,6 +94,8 @@ export class Tenant {
   private keys: SigningKey[] = [];
   /** Tokens whose signature verified, with the key that signed them and their claims. */
   private readonly verified = new Map<string, { kid: string; claims: Record<string, unknown> }>();
+  /** Signature checks under way, by token: concurrent AUTHs with one token share one check. */
+  private readonly verifying = new Map<string, ReturnType<Tenant['verifySignature']>>();
   private readonly issued = new Map<string, number>();
 
   constructor(config: TenantConfig = defaultTenantConfig(), options: TenantOptions = {}) {
@@ -282,9 +284,16 @@ export class Tenant {
     const cached = this.verified.get(token);
     if (cached && this.keys.some((k) => k.kid === cached.kid))
       return this.checkTimes(cached.claims);
-    const checked = await this.verifySignature(token);
+    // A rotation brings the same new token on every connection at once; without sharing, each
+    // AUTH that arrives before the first check finishes would run its own RS256 verification.
+    let pending = this.verifying.get(token);
+    if (!pending) {
+      pending = this.verifySignature(token).finally(() => this.verifying.delete(token));
+      this.verifying.set(token, pending);
+    }
+    const checked = await pending;
     if (!checked.ok) return checked;
-    this.remember(token, checked);
+    if (!this.verified.has(token)) this.remember(token, checked);
     return this.checkTimes(checked.claims);
   }
 

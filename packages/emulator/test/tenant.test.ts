@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { defaultTenantConfig, type ServicePrincipal } from '../src/principals.js';
 import { Tenant } from '../src/tenant.js';
 import { claimsOf } from './helpers/idp.js';
@@ -145,10 +145,19 @@ describe('Tenant', () => {
   it('a token whose signature verified once is still checked for time, user and policy on each use', async () => {
     const { tenant, owner, unassigned, advance } = setup(60);
     const token = (await tenant.mintAccessToken(owner, { audience: AUD })).accessToken;
-    const results = await Promise.all(
-      Array.from({ length: 20 }, () => tenant.verifyRedisAuth(owner.oid, token)),
-    );
-    expect(results.every((r) => r.ok)).toBe(true);
+    const [head, payload, signature] = token.split('.') as [string, string, string];
+    const tampered = `${head}.${payload}.${signature.slice(0, -4)}AAAA`;
+    const checks = vi.spyOn(tenant as unknown as { verifySignature(): unknown }, 'verifySignature');
+    // 20 AUTHs with the same token arrive before the first check ends (as at a rotation), and
+    // one with a tampered copy: one RS256 check for the 20, one of its own for the tampered one.
+    const results = await Promise.all([
+      ...Array.from({ length: 20 }, () => tenant.verifyRedisAuth(owner.oid, token)),
+      tenant.verifyRedisAuth(owner.oid, tampered),
+    ]);
+    expect(results.slice(0, 20).every((r) => r.ok)).toBe(true);
+    expect(results[20]).toEqual({ ok: false, reason: 'bad-signature' });
+    expect(checks).toHaveBeenCalledTimes(2);
+    checks.mockRestore();
     expect(await tenant.verifyRedisAuth(unassigned.oid, token)).toEqual({
       ok: false,
       reason: 'username-mismatch',
