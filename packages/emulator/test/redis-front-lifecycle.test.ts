@@ -92,3 +92,48 @@ describe('redis front: faults and lifecycle', () => {
     expect(stack.front.stats().connectionsOpen).toBe(0);
   });
 });
+
+describe('redis front: replies read into reused buffers', () => {
+  it('a large reply to a client that stops reading stays intact while other connections are served', async () => {
+    const stack = await startStack();
+    const token = await stack.tokens.sign({ oid: OWNER, lifetimeMs: 120_000 });
+    const options = {
+      host: '127.0.0.1',
+      port: stack.front.tlsPort!,
+      tls: { ca: stack.tls.ca, servername: 'localhost' },
+      username: OWNER,
+      password: token,
+      lazyConnect: true,
+    };
+    // Plaintext for the slow reader: a TLS socket encrypts (copies) what it is given at once,
+    // a plain one keeps a reference to the bytes until the kernel takes them.
+    const slow = new IORedis({ ...options, port: stack.front.plainPort!, tls: undefined });
+    const busy = new IORedis(options);
+    try {
+      await Promise.all([slow.connect(), busy.connect()]);
+      // Distinct bytes at every position: a pending write whose bytes a later read overwrote
+      // (a read buffer reused too early) cannot go unnoticed.
+      const big = Buffer.alloc(4 * 1024 * 1024);
+      for (let i = 0; i < big.length; i += 4) big.writeUInt32LE(i, i);
+      await slow.set('big', big);
+      const small = Array.from({ length: 500 }, (_, i) => `value-${i}-${'x'.repeat(i % 97)}`);
+      await busy.mset(...small.flatMap((v, i) => [`k${i}`, v]));
+      const stream = (slow as unknown as { stream: { pause(): void; resume(): void } }).stream;
+      stream.pause(); // the front's writes of the big replies back up
+      const bigReplies = [slow.getBuffer('big'), slow.getBuffer('big'), slow.getBuffer('big')];
+      await sleep(100);
+      const smallReplies: Array<Promise<string | null>> = [];
+      for (let round = 0; round < 4; round++) {
+        for (let i = 0; i < small.length; i++) smallReplies.push(busy.get(`k${i}`));
+        await sleep(20);
+      }
+      expect(await Promise.all(smallReplies)).toEqual([...small, ...small, ...small, ...small]);
+      stream.resume();
+      for (const reply of await Promise.all(bigReplies)) expect(reply.equals(big)).toBe(true);
+    } finally {
+      slow.disconnect();
+      busy.disconnect();
+      await stack.close();
+    }
+  });
+});

@@ -195,7 +195,13 @@ export class FrontConnection implements AuthHost, ReplyOwner, FrameSink {
     if (!this.client.write(bytes)) this.upstream.pause();
   }
 
-  /** The buffer for the next upstream read: a new one while a client write still holds it. */
+  /**
+   * The buffer for the next upstream read: a new one while a client write still holds it. Per
+   * connection, not shared by all: Node asks for the next read's buffer at the end of the
+   * previous read, so every idle connection would hold the shared buffer and overwrite it
+   * under a write that another connection left pending (tried; the test of a slow plaintext
+   * reader in redis-front-lifecycle.test.ts caught it).
+   */
   private nextReadBuffer(): Buffer {
     if (this.client.writableLength > 0) this.readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
     return this.readBuffer;
