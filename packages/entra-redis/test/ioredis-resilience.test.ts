@@ -38,10 +38,14 @@ describe.each([VARIANTS[0]!, VARIANTS[2]!])('ioredis resilience: $name', (varian
     };
     env.emulator.front.events.on('auth', onAuth);
     const requestsBefore = env.emulator.stats().identity.tokensIssued[oid] ?? 0;
-    const off = source.onCredentials(() => {
+    // 'refreshed' is emitted before the source re-authenticates any connection (it paces them,
+    // 32 at a time), so every re-AUTH counted after it belongs to that rotation.
+    const onRefreshed = () => {
       rotations++;
       perRotation.push(0);
-    });
+    };
+    source.on('refreshed', onRefreshed);
+    const off = () => source.off('refreshed', onRefreshed);
     const end = Date.now() + 12_500;
     while (Date.now() < end) {
       await Promise.all(clients.map((c) => c.get('k')));

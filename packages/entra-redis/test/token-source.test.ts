@@ -579,3 +579,141 @@ describe('TokenSource: listeners and lifecycle', () => {
     }
   });
 });
+
+describe('TokenSource: paced re-authentication fan-out', () => {
+  /** A source whose next token arrives with `rotate()`; `seen[i]` lists listener i's tokens. */
+  async function paced(maxConcurrentReauth?: number, lifetimeMs = 3_600_000) {
+    const clock = new FakeClock();
+    const credential = new ScriptedCredential(() => issueToken(clock.now(), lifetimeMs));
+    const errors: string[] = [];
+    const source = create(clock, {
+      credential,
+      ...(maxConcurrentReauth === undefined ? {} : { maxConcurrentReauth }),
+      logger: { error: (message) => errors.push(message) },
+    });
+    await source.getCredentials();
+    const rotate = async (): Promise<string> => {
+      const before = source.current()!.password;
+      // Small steps until the refresh brings a new token (well under the 2 s a re-AUTH may hold
+      // its place, so no slot times out within the step that brought the token).
+      const step = Math.max(1, Math.floor(lifetimeMs / 10_000));
+      for (let i = 0; i < 20_000 && source.current()?.password === before; i++) {
+        await clock.advance(step);
+      }
+      return source.current()!.password;
+    };
+    return { clock, source, rotate, errors };
+  }
+
+  it('keeps at most maxConcurrentReauth re-AUTHs pending; each answer lets the next one go', async () => {
+    const { source, rotate } = await paced(8);
+    const answers: Array<ReturnType<typeof deferred<void>>> = [];
+    const called: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      source.onCredentials(() => {
+        called.push(i);
+        const answer = deferred<void>();
+        answers.push(answer);
+        return answer.promise;
+      });
+    }
+    await rotate();
+    expect(called).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    answers[3]!.resolve();
+    answers[0]!.reject(new Error('refused')); // a refused re-AUTH frees its place too
+    await flush();
+    expect(called).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    for (let i = 0; i < 100; i++) {
+      answers[i]?.resolve();
+      await flush();
+    }
+    expect(called).toEqual(Array.from({ length: 100 }, (_, i) => i));
+  });
+
+  it('calls listeners that return nothing at once, in subscription order', async () => {
+    const { source, rotate } = await paced(2);
+    const called: number[] = [];
+    for (let i = 0; i < 50; i++) source.onCredentials(() => void called.push(i));
+    await rotate();
+    expect(called).toEqual(Array.from({ length: 50 }, (_, i) => i));
+  });
+
+  it('an unanswered re-AUTH holds its place for 2 s at most', async () => {
+    const { clock, source, rotate } = await paced(1);
+    const called: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      source.onCredentials(() => {
+        called.push(i);
+        return new Promise(() => {}); // a connection that never answers
+      });
+    }
+    await rotate();
+    expect(called).toEqual([0]);
+    await clock.advance(1_999);
+    expect(called).toEqual([0]);
+    await clock.advance(1);
+    expect(called).toEqual([0, 1]);
+    await clock.advance(2_000);
+    expect(called).toEqual([0, 1, 2]);
+    await clock.advance(2_000);
+    expect(clock.pendingTimers).toBe(2); // the refresh and expiry timers, no slot timer left
+  });
+
+  it('a newer token takes over the queue; unsubscribed listeners and a closed source are skipped', async () => {
+    // 1.6-second tokens: the next one arrives before a pending re-AUTH's 2 s are up.
+    const { source, rotate } = await paced(1, 1_600);
+    const seen: string[][] = [[], [], [], []];
+    const answers: Array<ReturnType<typeof deferred<void>>> = [];
+    const offs = seen.map((tokens) =>
+      source.onCredentials((c) => {
+        tokens.push(c.password);
+        const answer = deferred<void>();
+        answers.push(answer);
+        return answer.promise;
+      }),
+    );
+    const first = await rotate();
+    expect(seen.map((t) => t.length)).toEqual([1, 0, 0, 0]);
+    const second = await rotate(); // listener 0 still pending: the newer token starts over
+    expect(seen[0]).toEqual([first, second]);
+    answers[0]!.resolve(); // the first fan-out's place frees: its queue is obsolete
+    await flush();
+    expect(seen.map((t) => t.length)).toEqual([2, 0, 0, 0]);
+    offs[1]!();
+    answers[1]!.resolve();
+    await flush();
+    expect(seen.slice(1)).toEqual([[], [second], []]);
+    await source.close();
+    answers[2]!.resolve();
+    await flush();
+    expect(seen[3]).toEqual([]);
+  });
+
+  it('the default is 32; Infinity sends every AUTH at once; anything else is refused', async () => {
+    const pending = async (max?: number): Promise<number> => {
+      const { source, rotate } = await paced(max);
+      let called = 0;
+      for (let i = 0; i < 100; i++) {
+        source.onCredentials(() => {
+          called++;
+          return new Promise(() => {});
+        });
+      }
+      await rotate();
+      return called;
+    };
+    expect(await pending()).toBe(32);
+    expect(await pending(Infinity)).toBe(100);
+    const credential = new ScriptedCredential(() => issueToken(Date.now(), 60_000));
+    for (const bad of [0, -1, 1.5, NaN, '8', null]) {
+      let error: unknown;
+      try {
+        new TokenSource({ credential, maxConcurrentReauth: bad as number });
+      } catch (e) {
+        error = e;
+      }
+      expect(isEntraRedisError(error) && error.code, String(bad)).toBe('INVALID_OPTION');
+      expect((error as Error).message).toContain('maxConcurrentReauth');
+    }
+  });
+});

@@ -13,6 +13,7 @@ import type {
 } from './types.js';
 
 const CLOSED = 'Connection is closed.';
+const noop = (): void => {};
 
 /**
  * Set on a command once its `reject` diagnoses NOPERM (a marker property instead of a WeakSet:
@@ -228,7 +229,8 @@ export class ConnectionGuard implements BlockingHost {
     }
   }
 
-  #onToken(credentials: RedisCredentials): void {
+  /** A new token; returns the re-AUTH's settlement (the source paces its fan-out on it). */
+  #onToken(credentials: RedisCredentials): Promise<void> | undefined {
     this.#group.hadToken = true;
     applyCredentials(this.#redis.options, credentials);
     for (const w of [...this.#waiters]) {
@@ -238,32 +240,31 @@ export class ConnectionGuard implements BlockingHost {
     if (status === 'connecting' && this.#redis.condition) {
       this.#redis.condition.auth = [credentials.username, credentials.password];
     } else if (status === 'ready') {
-      this.#reauth(credentials);
+      return this.#reauth(credentials);
     }
+    return undefined;
   }
 
   #onReady(): void {
     const current = this.#group.source.current();
     const auth = this.#redis.condition?.auth;
     const used = Array.isArray(auth) ? auth[1] : auth;
-    if (current && used !== current.password) this.#reauth(current);
+    if (current && used !== current.password) void this.#reauth(current);
   }
 
-  #reauth(credentials: RedisCredentials): void {
+  /** Re-AUTHs in place (or rotates a RESP2 subscriber); settles when that is done. */
+  #reauth(credentials: RedisCredentials): Promise<void> | undefined {
     const redis = this.#redis;
-    if (redis.options.monitor) return;
-    if (redis.mode === 'subscriber') {
-      this.#rotate();
-      return;
-    }
+    if (redis.options.monitor) return undefined;
+    if (redis.mode === 'subscriber') return this.#rotate();
     if (this.#tx.inTransaction) {
       this.#pendingReauth = true;
-      return;
+      return undefined;
     }
     this.#pendingReauth = false;
     const auth = new this.Command('auth', [credentials.username, credentials.password]);
     this.own(auth);
-    this.send(auth).catch((error: unknown) => {
+    return this.send(auth).then(noop, (error: unknown) => {
       if (error === OBSOLETE) return;
       dropCommandArgs(error); // ioredis put our AUTH's args (the token) on the reply error
       const diagnosed = diagnoseServerError(error, credentials);
@@ -283,13 +284,13 @@ export class ConnectionGuard implements BlockingHost {
   #flushPending(): void {
     if (!this.#pendingReauth || this.#tx.inTransaction || this.#redis.status !== 'ready') return;
     const current = this.#group.source.current();
-    if (current) this.#reauth(current);
+    if (current) void this.#reauth(current);
   }
 
-  #rotate(): void {
+  #rotate(): Promise<void> | undefined {
     if (this.#rotating) {
       this.#pendingReauth = true;
-      return;
+      return undefined;
     }
     const redis = this.#redis;
     this.#rotating = rotateSubscriber(redis, (override) =>
@@ -301,6 +302,7 @@ export class ConnectionGuard implements BlockingHost {
         this.#onReady();
       }
     });
+    return this.#rotating;
   }
 
   #sendCommand(command: MarkedCommand, stream: unknown, node: unknown): unknown {

@@ -117,7 +117,7 @@ export function attachEntraAuth(
   const tracker = new TransactionTracker(() => {
     const deferred = pending;
     pending = undefined;
-    if (deferred) reauthenticate(deferred);
+    if (deferred) void reauthenticate(deferred);
   });
 
   const authFailed = (credentials: RedisCredentials, error: unknown): void => {
@@ -133,10 +133,10 @@ export function attachEntraAuth(
     );
   };
 
-  const rotateSubscriber = (): void => {
+  const rotateSubscriber = (): Promise<void> | undefined => {
     if (handoff) {
       handoffAgain = true;
-      return;
+      return undefined;
     }
     handoff = handOffSubscriber(client as unknown as PubSubClient, {
       duplicate: () => (protoDuplicate as unknown as () => PubSubClient).call(client),
@@ -159,32 +159,36 @@ export function attachEntraAuth(
         const again = handoffAgain;
         handoffAgain = false;
         const current = tokenSource.current();
-        if (again && current && !detached) reauthenticate(current);
+        if (again && current && !detached) void reauthenticate(current);
       });
+    return handoff;
   };
 
-  const reauthenticate = (credentials: RedisCredentials): void => {
-    if (detached || !client.isReady) return; // the pending handshake reads the current token
+  // Returns the re-AUTH's settlement: the token source paces its fan-out on it.
+  const reauthenticate = (credentials: RedisCredentials): Promise<void> | undefined => {
+    if (detached || !client.isReady) return undefined; // the handshake reads the current token
     if (handoff) {
       handoffAgain = true;
-      return;
+      return undefined;
     }
     if (tracker.inTransaction) {
       pending = credentials;
-      return;
+      return undefined;
     }
     if (client.isPubSubActive && (resp2Subscriber || respOf(client) === 2)) {
-      rotateSubscriber();
-      return;
+      return rotateSubscriber();
     }
-    originalSend(['AUTH', credentials.username, credentials.password]).catch((error: unknown) => {
-      if (client.isPubSubActive && SUBSCRIBE_CONTEXT.test(String((error as Error)?.message))) {
-        resp2Subscriber = true;
-        rotateSubscriber();
-        return;
-      }
-      authFailed(credentials, error);
-    });
+    return originalSend(['AUTH', credentials.username, credentials.password]).then(
+      () => undefined,
+      (error: unknown) => {
+        if (client.isPubSubActive && SUBSCRIBE_CONTEXT.test(String((error as Error)?.message))) {
+          resp2Subscriber = true;
+          return rotateSubscriber();
+        }
+        authFailed(credentials, error);
+        return undefined;
+      },
+    );
   };
 
   const onConnect = (): void => {
@@ -195,7 +199,7 @@ export function attachEntraAuth(
   const onReady = (): void => {
     // A token that arrived between the handshake and 'ready' was skipped above: send it now.
     const current = tokenSource.current();
-    if (current && current.issuedAtMs >= connectedAtMs) reauthenticate(current);
+    if (current && current.issuedAtMs >= connectedAtMs) void reauthenticate(current);
   };
   const unsubscribe = tokenSource.onCredentials(reauthenticate);
   const removeGuard = installCommandGuard(client, tokenSource, tracker);

@@ -18,6 +18,7 @@ export interface NormalizedTokenSourceOptions {
   readonly minRemainingMs: number;
   readonly jitterRatio: number;
   readonly minRefreshIntervalMs: number;
+  readonly maxConcurrentReauth: number;
   readonly requestTimeoutMs: number;
   readonly credentialCacheWindowMs: number;
   readonly retry: RetrySettings;
@@ -36,6 +37,7 @@ const KNOWN = [
   'minRemainingMs',
   'jitterRatio',
   'minRefreshIntervalMs',
+  'maxConcurrentReauth',
   'requestTimeoutMs',
   'credentialCacheWindowMs',
   'retry',
@@ -140,6 +142,23 @@ export function normalizeTokenSourceOptions(input: unknown): NormalizedTokenSour
     o.minRefreshIntervalMs === undefined
       ? d.minRefreshIntervalMs
       : ms(v, 'minRefreshIntervalMs', o.minRefreshIntervalMs, 1);
+  const maxConcurrentReauth =
+    o.maxConcurrentReauth === undefined || o.maxConcurrentReauth === Infinity
+      ? (o.maxConcurrentReauth ?? d.maxConcurrentReauth)
+      : Number.isInteger(o.maxConcurrentReauth)
+        ? v.number(
+            'maxConcurrentReauth',
+            o.maxConcurrentReauth,
+            1,
+            1_000_000,
+            'a whole number of connections, at least 1 (or Infinity)',
+          )
+        : v.fail(
+            'maxConcurrentReauth',
+            'a whole number of connections, at least 1 (or Infinity)',
+            o.maxConcurrentReauth,
+            true,
+          );
   const requestTimeoutMs =
     o.requestTimeoutMs === undefined
       ? d.requestTimeoutMs
@@ -207,6 +226,7 @@ export function normalizeTokenSourceOptions(input: unknown): NormalizedTokenSour
     minRemainingMs,
     jitterRatio,
     minRefreshIntervalMs,
+    maxConcurrentReauth,
     requestTimeoutMs,
     credentialCacheWindowMs,
     retry: { initialDelayMs, maxDelayMs, multiplier, maxRetryAfterMs },

@@ -9,6 +9,7 @@ import { toTokenEntry, type TokenEntry } from './access-token.js';
 import type { RedisCredentials } from './credentials.js';
 import type { TokenSourceEvents } from './events.js';
 import { closedError, expiredError, toRequestError } from './failure.js';
+import { FanOut, type CredentialsListener } from './fan-out.js';
 import {
   normalizeTokenSourceOptions,
   type NormalizedTokenSourceOptions,
@@ -50,7 +51,8 @@ type Level = 'debug' | 'info' | 'warn' | 'error';
 export class TokenSource implements AsyncDisposable {
   readonly #o: NormalizedTokenSourceOptions;
   readonly #events: TypedEmitter<TokenSourceEvents>;
-  readonly #listeners = new Set<{ fn: (c: RedisCredentials) => void }>();
+  readonly #listeners = new Set<CredentialsListener>();
+  readonly #fanOut: FanOut;
   readonly #metrics: SourceMetrics;
   #credential: TokenCredential | undefined;
   #rebuildCredential = false;
@@ -86,6 +88,9 @@ export class TokenSource implements AsyncDisposable {
       () => this.#valid()?.expiresAtMs,
       () => this.#o.clock.now(),
     );
+    this.#fanOut = new FanOut(this.#o.maxConcurrentReauth, this.#o.clock, (error) =>
+      this.#listenerFailed(error),
+    );
   }
 
   /** Starts acquiring and refreshing now (otherwise the first use does); idempotent. */
@@ -117,10 +122,13 @@ export class TokenSource implements AsyncDisposable {
 
   /**
    * Calls `listener` once per new token (not for the token current at subscription), e.g. to
-   * re-AUTH every connection. A listener that throws is logged and ignored. Starts the source.
-   * Returns an idempotent unsubscribe function.
+   * re-AUTH every connection. A listener may return a promise of its re-AUTH: at most
+   * `maxConcurrentReauth` of those are pending at once, and the next listeners are called as
+   * they settle (see {@link TokenSourceOptions.maxConcurrentReauth}); listeners that return
+   * nothing are called at once, in subscription order. A listener that throws or rejects is
+   * logged and ignored. Starts the source. Returns an idempotent unsubscribe function.
    */
-  onCredentials(listener: (credentials: RedisCredentials) => void): () => void {
+  onCredentials(listener: (credentials: RedisCredentials) => unknown): () => void {
     if (typeof listener !== 'function') {
       throw new EntraRedisError('INVALID_OPTION', 'entra-redis: onCredentials needs a function');
     }
@@ -177,6 +185,7 @@ export class TokenSource implements AsyncDisposable {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#fanOut.cancel();
     this.#clearTimer();
     if (this.#expiryTimer !== undefined) this.#o.clock.clearTimeout(this.#expiryTimer);
     this.#expiryTimer = undefined;
@@ -373,18 +382,7 @@ export class TokenSource implements AsyncDisposable {
     const event = { oid: c.oid, username: c.username, expiresAtMs: c.expiresAtMs, nextRefreshAtMs };
     this.#log('info', 'access token refreshed', { ...event, lifetimeMs: c.expiresAtMs - now });
     this.#events.emit('refreshed', event);
-    for (const listener of [...this.#listeners]) {
-      try {
-        const result: unknown = listener.fn(c);
-        if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') {
-          (result as PromiseLike<unknown>).then(undefined, (error: unknown) =>
-            this.#listenerFailed(error),
-          );
-        }
-      } catch (error) {
-        this.#listenerFailed(error);
-      }
-    }
+    this.#fanOut.deliver([...this.#listeners], c, (l) => this.#listeners.has(l));
     return entry;
   }
 

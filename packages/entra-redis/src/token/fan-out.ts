@@ -1,0 +1,95 @@
+// Delivery of a new token to the source's listeners, paced: at most `window` re-authentications
+// pending at once, the next listener called as one settles.
+
+import type { TimerHandle, TokenSourceClock } from '../lib/clock.js';
+import type { RedisCredentials } from './credentials.js';
+
+/** A listener as the token source keeps it. */
+export interface CredentialsListener {
+  fn(credentials: RedisCredentials): unknown;
+}
+
+/**
+ * How long one pending re-authentication may hold its place in the window; after that the next
+ * listener is called anyway (a connection that does not answer must not stall the rest).
+ *
+ * @example
+ * ```ts
+ * REAUTH_SLOT_TIMEOUT_MS; // 2000
+ * ```
+ */
+export const REAUTH_SLOT_TIMEOUT_MS = 2_000;
+
+/**
+ * Calls listeners with a new token. A listener that returns a promise (its connection's re-AUTH)
+ * holds a place in the window until the promise settles or {@link REAUTH_SLOT_TIMEOUT_MS}
+ * passes; one that returns anything else is done at once. So a rotation over thousands of
+ * connections keeps at most `window` AUTHs in flight: the event loop is never blocked for the
+ * whole fan-out, and commands on other connections wait behind a few AUTHs at the server, not
+ * behind all of them. Without promises every listener is called at once, in subscription
+ * order. A newer delivery, or {@link FanOut.cancel}, stops the calls still queued.
+ *
+ * @example
+ * ```ts
+ * const fanOut = new FanOut(32, clock, (error) => log(error));
+ * fanOut.deliver([...listeners], credentials, (l) => listeners.has(l));
+ * ```
+ */
+export class FanOut {
+  readonly #window: number;
+  readonly #clock: TokenSourceClock;
+  readonly #failed: (error: unknown) => void;
+  #generation = 0;
+
+  constructor(window: number, clock: TokenSourceClock, failed: (error: unknown) => void) {
+    this.#window = window;
+    this.#clock = clock;
+    this.#failed = failed;
+  }
+
+  /** Calls each of `listeners` still `subscribed` with `credentials`, paced by the window. */
+  deliver(
+    listeners: readonly CredentialsListener[],
+    credentials: RedisCredentials,
+    subscribed: (listener: CredentialsListener) => boolean,
+  ): void {
+    const generation = ++this.#generation;
+    let next = 0;
+    let pending = 0;
+    const pump = (): void => {
+      while (pending < this.#window && next < listeners.length) {
+        if (generation !== this.#generation) return;
+        const listener = listeners[next++]!;
+        if (!subscribed(listener)) continue;
+        let result: unknown;
+        try {
+          result = listener.fn(credentials);
+        } catch (error) {
+          this.#failed(error);
+          continue;
+        }
+        if (typeof (result as PromiseLike<unknown> | undefined)?.then !== 'function') continue;
+        pending++;
+        let done = false;
+        const settle = (): void => {
+          if (done) return;
+          done = true;
+          this.#clock.clearTimeout(timer);
+          pending--;
+          pump();
+        };
+        const timer: TimerHandle = this.#clock.setTimeout(settle, REAUTH_SLOT_TIMEOUT_MS);
+        (result as PromiseLike<unknown>).then(settle, (error: unknown) => {
+          this.#failed(error);
+          settle();
+        });
+      }
+    };
+    pump();
+  }
+
+  /** Stops the calls still queued (the source closed). */
+  cancel(): void {
+    this.#generation++;
+  }
+}
