@@ -11,6 +11,7 @@ import {
   makeJwt,
   networkError,
 } from './fakes.js';
+import { FanOut } from '../src/token/fan-out.js';
 
 const sources: TokenSource[] = [];
 afterEach(async () => {
@@ -588,6 +589,7 @@ describe('TokenSource: paced re-authentication fan-out', () => {
     const errors: string[] = [];
     const source = create(clock, {
       credential,
+      minRefreshIntervalMs: 10, // short test tokens: refresh at the ratio, not at the 1 s floor
       ...(maxConcurrentReauth === undefined ? {} : { maxConcurrentReauth }),
       logger: { error: (message) => errors.push(message) },
     });
@@ -659,8 +661,33 @@ describe('TokenSource: paced re-authentication fan-out', () => {
     expect(clock.pendingTimers).toBe(2); // the refresh and expiry timers, no slot timer left
   });
 
-  it('a newer token takes over the queue; unsubscribed listeners and a closed source are skipped', async () => {
-    // 1.6-second tokens: the next one arrives before a pending re-AUTH's 2 s are up.
+  it("stops pacing at half the old token's remaining life (30 s at most): the rest go at once", async () => {
+    // 1-hour tokens: the old one has minutes left, so 30 s; 4-second tokens: about 0.65 s.
+    for (const lifetimeMs of [3_600_000, 4_000]) {
+      const { clock, source, rotate } = await paced(4, lifetimeMs);
+      const oldExpiresAtMs = source.current()!.expiresAtMs;
+      let called = 0;
+      for (let i = 0; i < 100; i++) {
+        source.onCredentials(() => {
+          called++;
+          return new Promise(() => {}); // a partition: no connection answers
+        });
+      }
+      await rotate();
+      const startMs = clock.now();
+      const deadlineMs = Math.min(30_000, (oldExpiresAtMs - startMs) / 2);
+      expect(deadlineMs).toBeGreaterThan(lifetimeMs > 60_000 ? 29_999 : 100);
+      expect(called).toBe(4);
+      await clock.advance(deadlineMs - 1 - (clock.now() - startMs));
+      expect(called, `${lifetimeMs}`).toBeLessThan(100);
+      await clock.advance(1);
+      expect(called, `${lifetimeMs}`).toBe(100);
+    }
+  });
+
+  it('a newer token starts its own fan-out; unsubscribed listeners and a closed source are skipped', async () => {
+    // 1.6-second tokens: the first fan-out reaches its deadline (a quarter second) before the
+    // next token; nobody answers until told to.
     const { source, rotate } = await paced(1, 1_600);
     const seen: string[][] = [[], [], [], []];
     const answers: Array<ReturnType<typeof deferred<void>>> = [];
@@ -674,19 +701,48 @@ describe('TokenSource: paced re-authentication fan-out', () => {
     );
     const first = await rotate();
     expect(seen.map((t) => t.length)).toEqual([1, 0, 0, 0]);
-    const second = await rotate(); // listener 0 still pending: the newer token starts over
-    expect(seen[0]).toEqual([first, second]);
-    answers[0]!.resolve(); // the first fan-out's place frees: its queue is obsolete
+    const second = await rotate();
+    expect(seen).toEqual([[first, second], [first], [first], [first]]);
+    answers[0]!.resolve(); // an answer to the first fan-out does not pace the second
     await flush();
-    expect(seen.map((t) => t.length)).toEqual([2, 0, 0, 0]);
+    expect(seen.map((t) => t.length)).toEqual([2, 1, 1, 1]);
     offs[1]!();
-    answers[1]!.resolve();
+    answers[4]!.resolve(); // listener 0's answer to the second token: listener 1 left, 2 goes
     await flush();
-    expect(seen.slice(1)).toEqual([[], [second], []]);
+    expect(seen.map((t) => t.length)).toEqual([2, 1, 2, 1]);
     await source.close();
+    answers[5]!.resolve();
+    await flush();
+    expect(seen[3]).toEqual([first]);
+  });
+
+  it('a newer token within the pacing takes over the queue: nobody gets the older one after it', async () => {
+    const clock = new FakeClock();
+    const fanOut = new FanOut(1, clock, () => {});
+    const seen: string[][] = [[], [], []];
+    const answers: Array<ReturnType<typeof deferred<void>>> = [];
+    const listeners = seen.map((tokens) => ({
+      fn: (c: { password: string }) => {
+        tokens.push(c.password);
+        const answer = deferred<void>();
+        answers.push(answer);
+        return answer.promise;
+      },
+    }));
+    const token = (password: string) => ({ password }) as never;
+    fanOut.deliver(listeners, token('A'), () => true, clock.now() + 60_000);
+    fanOut.deliver(listeners, token('B'), () => true, clock.now() + 60_000);
+    answers[0]!.resolve(); // listener 0's answer to A
+    await flush();
+    expect(seen).toEqual([['A', 'B'], [], []]);
+    answers[1]!.resolve(); // listener 0's answer to B
+    await flush();
+    expect(seen).toEqual([['A', 'B'], ['B'], []]);
+    fanOut.cancel();
     answers[2]!.resolve();
     await flush();
-    expect(seen[3]).toEqual([]);
+    expect(seen[2]).toEqual([]);
+    expect(clock.pendingTimers).toBe(0);
   });
 
   it('the default is 32; Infinity sends every AUTH at once; anything else is refused', async () => {

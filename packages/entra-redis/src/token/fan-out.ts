@@ -21,13 +21,27 @@ export interface CredentialsListener {
 export const REAUTH_SLOT_TIMEOUT_MS = 2_000;
 
 /**
+ * Longest a paced fan-out runs before every connection still waiting is re-authenticated at
+ * once; sooner when the previous token expires sooner (see {@link FanOut.deliver}).
+ *
+ * @example
+ * ```ts
+ * FANOUT_MAX_MS; // 30000
+ * ```
+ */
+export const FANOUT_MAX_MS = 30_000;
+
+/**
  * Calls listeners with a new token. A listener that returns a promise (its connection's re-AUTH)
  * holds a place in the window until the promise settles or {@link REAUTH_SLOT_TIMEOUT_MS}
  * passes; one that returns anything else is done at once. So a rotation over thousands of
  * connections keeps at most `window` AUTHs in flight: the event loop is never blocked for the
  * whole fan-out, and commands on other connections wait behind a few AUTHs at the server, not
  * behind all of them. Without promises every listener is called at once, in subscription
- * order. A newer delivery, or {@link FanOut.cancel}, stops the calls still queued.
+ * order. The pacing ends at a deadline (half the previous token's remaining life, at most
+ * {@link FANOUT_MAX_MS}): whoever is still waiting then goes at once, so connections that do
+ * not answer can never hold the others past the old token's expiry. A newer delivery, or
+ * {@link FanOut.cancel}, stops the calls still queued.
  *
  * @example
  * ```ts
@@ -40,6 +54,7 @@ export class FanOut {
   readonly #clock: TokenSourceClock;
   readonly #failed: (error: unknown) => void;
   #generation = 0;
+  #deadlineTimer: TimerHandle | undefined;
 
   constructor(window: number, clock: TokenSourceClock, failed: (error: unknown) => void) {
     this.#window = window;
@@ -47,17 +62,28 @@ export class FanOut {
     this.#failed = failed;
   }
 
-  /** Calls each of `listeners` still `subscribed` with `credentials`, paced by the window. */
+  /**
+   * Calls each of `listeners` still `subscribed` with `credentials`, paced by the window until
+   * `previousExpiresAtMs` is half as far away as now (or {@link FANOUT_MAX_MS} has passed).
+   */
   deliver(
     listeners: readonly CredentialsListener[],
     credentials: RedisCredentials,
     subscribed: (listener: CredentialsListener) => boolean,
+    previousExpiresAtMs: number | undefined,
   ): void {
-    const generation = ++this.#generation;
+    this.#stop();
+    const generation = this.#generation;
     let next = 0;
     let pending = 0;
+    let window = this.#window;
+    const nowMs = this.#clock.now();
+    const paceForMs = Math.min(
+      FANOUT_MAX_MS,
+      previousExpiresAtMs === undefined ? FANOUT_MAX_MS : (previousExpiresAtMs - nowMs) / 2,
+    );
     const pump = (): void => {
-      while (pending < this.#window && next < listeners.length) {
+      while (pending < window && next < listeners.length) {
         if (generation !== this.#generation) return;
         const listener = listeners[next++]!;
         if (!subscribed(listener)) continue;
@@ -84,12 +110,37 @@ export class FanOut {
           settle();
         });
       }
+      if (generation !== this.#generation) return;
+      if (next >= listeners.length) {
+        this.#clearDeadline();
+      } else if (window === this.#window) {
+        this.#deadlineTimer ??= this.#clock.setTimeout(
+          () => {
+            this.#deadlineTimer = undefined;
+            if (generation !== this.#generation) return;
+            window = Infinity; // the deadline: everyone still waiting goes now
+            pump();
+          },
+          Math.max(0, paceForMs - (this.#clock.now() - nowMs)),
+        );
+      }
     };
     pump();
   }
 
   /** Stops the calls still queued (the source closed). */
   cancel(): void {
+    this.#stop();
+  }
+
+  #stop(): void {
     this.#generation++;
+    this.#clearDeadline();
+  }
+
+  #clearDeadline(): void {
+    if (this.#deadlineTimer === undefined) return;
+    this.#clock.clearTimeout(this.#deadlineTimer);
+    this.#deadlineTimer = undefined;
   }
 }

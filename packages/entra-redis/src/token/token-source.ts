@@ -382,7 +382,12 @@ export class TokenSource implements AsyncDisposable {
     const event = { oid: c.oid, username: c.username, expiresAtMs: c.expiresAtMs, nextRefreshAtMs };
     this.#log('info', 'access token refreshed', { ...event, lifetimeMs: c.expiresAtMs - now });
     this.#events.emit('refreshed', event);
-    this.#fanOut.deliver([...this.#listeners], c, (l) => this.#listeners.has(l));
+    this.#fanOut.deliver(
+      [...this.#listeners],
+      c,
+      (l) => this.#listeners.has(l),
+      previous?.expiresAtMs,
+    );
     return entry;
   }
 
