@@ -661,9 +661,11 @@ describe('TokenSource: paced re-authentication fan-out', () => {
     expect(clock.pendingTimers).toBe(2); // the refresh and expiry timers, no slot timer left
   });
 
-  it("stops pacing at half the old token's remaining life (30 s at most): the rest go at once", async () => {
-    // 1-hour tokens: the old one has minutes left, so 30 s; 4-second tokens: about 0.65 s.
-    for (const lifetimeMs of [3_600_000, 4_000]) {
+  it("stops pacing at a quarter of the old token's remaining life (30 s at most); short-lived tokens are not paced", async () => {
+    // 1-hour tokens: the old one has minutes left, so 30 s; 20-second tokens: about 1.6 s;
+    // 4-second tokens: about 0.3 s, under a second: no pacing at all.
+    const pacedFor: number[] = [];
+    for (const lifetimeMs of [3_600_000, 20_000, 4_000]) {
       const { clock, source, rotate } = await paced(4, lifetimeMs);
       const oldExpiresAtMs = source.current()!.expiresAtMs;
       let called = 0;
@@ -675,20 +677,25 @@ describe('TokenSource: paced re-authentication fan-out', () => {
       }
       await rotate();
       const startMs = clock.now();
-      const deadlineMs = Math.min(30_000, (oldExpiresAtMs - startMs) / 2);
-      expect(deadlineMs).toBeGreaterThan(lifetimeMs > 60_000 ? 29_999 : 100);
+      const deadlineMs = Math.min(30_000, (oldExpiresAtMs - startMs) / 4);
+      if (deadlineMs < 1_000) {
+        expect(called, `${lifetimeMs}`).toBe(100);
+        continue;
+      }
+      pacedFor.push(lifetimeMs);
       expect(called).toBe(4);
       await clock.advance(deadlineMs - 1 - (clock.now() - startMs));
       expect(called, `${lifetimeMs}`).toBeLessThan(100);
       await clock.advance(1);
       expect(called, `${lifetimeMs}`).toBe(100);
     }
+    expect(pacedFor).toEqual([3_600_000, 20_000]);
   });
 
   it('a newer token starts its own fan-out; unsubscribed listeners and a closed source are skipped', async () => {
-    // 1.6-second tokens: the first fan-out reaches its deadline (a quarter second) before the
+    // 20-second tokens: the first fan-out reaches its deadline (about 1.6 s) long before the
     // next token; nobody answers until told to.
-    const { source, rotate } = await paced(1, 1_600);
+    const { source, rotate } = await paced(1, 20_000);
     const seen: string[][] = [[], [], [], []];
     const answers: Array<ReturnType<typeof deferred<void>>> = [];
     const offs = seen.map((tokens) =>

@@ -32,15 +32,27 @@ export const REAUTH_SLOT_TIMEOUT_MS = 2_000;
 export const FANOUT_MAX_MS = 30_000;
 
 /**
+ * No pacing when it could last less than this (the old token has under 4 s left: test tokens
+ * of a few seconds): every connection is re-authenticated at once and keeps the whole margin.
+ *
+ * @example
+ * ```ts
+ * FANOUT_MIN_PACING_MS; // 1000
+ * ```
+ */
+export const FANOUT_MIN_PACING_MS = 1_000;
+
+/**
  * Calls listeners with a new token. A listener that returns a promise (its connection's re-AUTH)
  * holds a place in the window until the promise settles or {@link REAUTH_SLOT_TIMEOUT_MS}
  * passes; one that returns anything else is done at once. So a rotation over thousands of
  * connections keeps at most `window` AUTHs in flight: the event loop is never blocked for the
  * whole fan-out, and commands on other connections wait behind a few AUTHs at the server, not
  * behind all of them. Without promises every listener is called at once, in subscription
- * order. The pacing ends at a deadline (half the previous token's remaining life, at most
- * {@link FANOUT_MAX_MS}): whoever is still waiting then goes at once, so connections that do
- * not answer can never hold the others past the old token's expiry. A newer delivery, or
+ * order. The pacing ends at a deadline (a quarter of the previous token's remaining life, at
+ * most {@link FANOUT_MAX_MS}): whoever is still waiting then goes at once, so connections that
+ * do not answer can never hold the others near the old token's expiry; below
+ * {@link FANOUT_MIN_PACING_MS} there is no pacing at all. A newer delivery, or
  * {@link FanOut.cancel}, stops the calls still queued.
  *
  * @example
@@ -63,8 +75,8 @@ export class FanOut {
   }
 
   /**
-   * Calls each of `listeners` still `subscribed` with `credentials`, paced by the window until
-   * `previousExpiresAtMs` is half as far away as now (or {@link FANOUT_MAX_MS} has passed).
+   * Calls each of `listeners` still `subscribed` with `credentials`, paced by the window for a
+   * quarter of the time left until `previousExpiresAtMs` (at most {@link FANOUT_MAX_MS}).
    */
   deliver(
     listeners: readonly CredentialsListener[],
@@ -76,12 +88,12 @@ export class FanOut {
     const generation = this.#generation;
     let next = 0;
     let pending = 0;
-    let window = this.#window;
     const nowMs = this.#clock.now();
     const paceForMs = Math.min(
       FANOUT_MAX_MS,
-      previousExpiresAtMs === undefined ? FANOUT_MAX_MS : (previousExpiresAtMs - nowMs) / 2,
+      previousExpiresAtMs === undefined ? FANOUT_MAX_MS : (previousExpiresAtMs - nowMs) / 4,
     );
+    let window = paceForMs < FANOUT_MIN_PACING_MS ? Infinity : this.#window;
     const pump = (): void => {
       while (pending < window && next < listeners.length) {
         if (generation !== this.#generation) return;

@@ -104,8 +104,10 @@ export interface TokenSourceOptions {
   /**
    * At a new token, how many connections' re-AUTHs may be pending at once (≥ 1). The next
    * connection is re-authenticated as one of them is answered (or after 2 s without an
-   * answer); at half the old token's remaining life (30 s at most) the rest go at once. A rotation over thousands of connections then never blocks the event loop for the
-   * whole fan-out or queues thousands of AUTHs ahead of your commands at the server, and still
+   * answer); at a quarter of the old token's remaining life (30 s at most) the rest go at
+   * once, and a token replaced with under 4 s left (test tokens) is not paced at all. A
+   * rotation over thousands of connections then never blocks the event loop for the whole
+   * fan-out or queues thousands of AUTHs ahead of your commands at the server, and still
    * completes in a few round trips' time per window (10,000 connections, 1 ms round trip,
    * 32 at once: about 0.3 s). `Infinity` sends every AUTH at once.
    * @default 32
