@@ -215,10 +215,11 @@ export async function rotateSubscriber(
     else delete (sub as { emit?: unknown }).emit;
     helper.disconnect();
     const stillWanted = BRIDGES.get(sub);
-    if (sub.status === 'end' && seen.temp === 1 && stillWanted?.()) {
+    if (sub.status === 'end' && seen.original >= 1 && stillWanted?.()) {
       // A Cluster replaced its subscriber connection mid-handoff (it disconnects the old one);
-      // the replacement subscribes on its own. The temporary connection holds every
-      // subscription and is delivering: let it bridge the gap a little longer (duplicates
+      // the replacement subscribes on its own. The original went silent at marker #1; the
+      // temporary connection holds every subscription and delivers from marker #1 on (it may
+      // not have read that marker yet): let it bridge the gap a little longer (duplicates
       // possible, never a gap), and no longer than the cluster is wanted.
       const endAt = Date.now() + BRIDGE_AFTER_END_MS;
       const timer = setInterval(() => {
