@@ -752,6 +752,18 @@ describe('TokenSource: paced re-authentication fan-out', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it('stopping a fan-out leaves no timer behind, even for re-AUTHs that never answer', async () => {
+    const clock = new FakeClock();
+    const fanOut = new FanOut(2, clock, () => {});
+    const hung = { fn: () => new Promise(() => {}) };
+    fanOut.deliver([hung, hung, hung], { password: 'A' } as never, () => true, undefined);
+    expect(clock.pendingTimers).toBe(3); // two places and the deadline
+    fanOut.deliver([hung, hung, hung], { password: 'B' } as never, () => true, undefined);
+    expect(clock.pendingTimers).toBe(3); // the first fan-out's timers went with it
+    fanOut.cancel();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   it('the default is 32; Infinity sends every AUTH at once; anything else is refused', async () => {
     const pending = async (max?: number): Promise<number> => {
       const { source, rotate } = await paced(max);

@@ -67,6 +67,8 @@ export class FanOut {
   readonly #failed: (error: unknown) => void;
   #generation = 0;
   #deadlineTimer: TimerHandle | undefined;
+  /** Timers of the places still held in the current fan-out (cleared when it stops). */
+  readonly #slotTimers = new Set<TimerHandle>();
 
   constructor(window: number, clock: TokenSourceClock, failed: (error: unknown) => void) {
     this.#window = window;
@@ -113,10 +115,12 @@ export class FanOut {
           if (done) return;
           done = true;
           this.#clock.clearTimeout(timer);
+          this.#slotTimers.delete(timer);
           pending--;
           pump();
         };
         const timer: TimerHandle = this.#clock.setTimeout(settle, REAUTH_SLOT_TIMEOUT_MS);
+        this.#slotTimers.add(timer);
         (result as PromiseLike<unknown>).then(settle, (error: unknown) => {
           this.#failed(error);
           settle();
@@ -148,6 +152,9 @@ export class FanOut {
   #stop(): void {
     this.#generation++;
     this.#clearDeadline();
+    // Places of a stopped fan-out no longer pace anything: no timer outlives it.
+    for (const timer of this.#slotTimers) this.#clock.clearTimeout(timer);
+    this.#slotTimers.clear();
   }
 
   #clearDeadline(): void {
