@@ -142,23 +142,15 @@ export function normalizeTokenSourceOptions(input: unknown): NormalizedTokenSour
     o.minRefreshIntervalMs === undefined
       ? d.minRefreshIntervalMs
       : ms(v, 'minRefreshIntervalMs', o.minRefreshIntervalMs, 1);
-  const maxConcurrentReauth =
-    o.maxConcurrentReauth === undefined || o.maxConcurrentReauth === Infinity
-      ? (o.maxConcurrentReauth ?? d.maxConcurrentReauth)
-      : Number.isInteger(o.maxConcurrentReauth)
-        ? v.number(
-            'maxConcurrentReauth',
-            o.maxConcurrentReauth,
-            1,
-            1_000_000,
-            'a whole number of connections, at least 1 (or Infinity)',
-          )
-        : v.fail(
-            'maxConcurrentReauth',
-            'a whole number of connections, at least 1 (or Infinity)',
-            o.maxConcurrentReauth,
-            true,
-          );
+  let maxConcurrentReauth: number = d.maxConcurrentReauth;
+  if (o.maxConcurrentReauth === Infinity) maxConcurrentReauth = Infinity;
+  else if (o.maxConcurrentReauth !== undefined) {
+    const wanted = 'a whole number of connections, at least 1 (or Infinity)';
+    maxConcurrentReauth = v.number('maxConcurrentReauth', o.maxConcurrentReauth, 1, 1e6, wanted);
+    if (!Number.isInteger(maxConcurrentReauth)) {
+      v.fail('maxConcurrentReauth', wanted, maxConcurrentReauth, true);
+    }
+  }
   const requestTimeoutMs =
     o.requestTimeoutMs === undefined
       ? d.requestTimeoutMs
