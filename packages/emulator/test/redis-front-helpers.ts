@@ -301,6 +301,27 @@ export async function startStack(
   };
 }
 
+/** ioredis options for the stack's TLS port, authenticating as `username` with `password`. */
+export function ioredisTlsOptions(
+  stack: Stack,
+  username: string,
+  password: string,
+): {
+  host: string;
+  port: number;
+  tls: { ca: string; servername: string };
+  username: string;
+  password: string;
+} {
+  return {
+    host: '127.0.0.1',
+    port: stack.front.tlsPort!,
+    tls: { ca: stack.tls.ca, servername: 'localhost' },
+    username,
+    password,
+  };
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `predicate` every 20 ms until it holds or `timeoutMs` passes, then returns its last value. */

@@ -1,7 +1,7 @@
 import { Redis as IORedis } from 'ioredis';
 import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
-import { OWNER, sleep, startStack } from './redis-front-helpers.js';
+import { OWNER, ioredisTlsOptions, sleep, startStack } from './redis-front-helpers.js';
 
 const NET_RESOURCES = new Set([
   'TCPSocketWrap',
@@ -44,11 +44,7 @@ describe('redis front: faults and lifecycle', () => {
     });
     nodeRedis.on('error', () => undefined);
     const ioredis = new IORedis({
-      host: socket.host,
-      port: socket.port,
-      tls: { ca: stack.tls.ca, servername: 'localhost' },
-      username: OWNER,
-      password: token,
+      ...ioredisTlsOptions(stack, OWNER, token),
       retryStrategy: () => 50,
     });
     ioredis.on('error', () => undefined);
@@ -97,14 +93,7 @@ describe('redis front: replies read into reused buffers', () => {
   it('a large reply to a client that stops reading stays intact while other connections are served', async () => {
     const stack = await startStack();
     const token = await stack.tokens.sign({ oid: OWNER, lifetimeMs: 120_000 });
-    const options = {
-      host: '127.0.0.1',
-      port: stack.front.tlsPort!,
-      tls: { ca: stack.tls.ca, servername: 'localhost' },
-      username: OWNER,
-      password: token,
-      lazyConnect: true,
-    };
+    const options = { ...ioredisTlsOptions(stack, OWNER, token), lazyConnect: true };
     // Plaintext for the slow reader: a TLS socket encrypts (copies) what it is given at once,
     // a plain one keeps a reference to the bytes until the kernel takes them.
     const slow = new IORedis({ ...options, port: stack.front.plainPort!, tls: undefined });

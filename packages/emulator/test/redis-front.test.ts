@@ -11,6 +11,7 @@ import {
   STRANGER,
   RawClient,
   cmd,
+  ioredisTlsOptions,
   startStack,
   type Stack,
 } from './redis-front-helpers.js';
@@ -67,11 +68,7 @@ describe('redis front: authentication and access policies', () => {
   it('ioredis 6 (RESP2 and RESP3) and ioredis 5 authenticate over TLS', async () => {
     const token = await stack.tokens.sign({ oid: OWNER });
     const base = {
-      host: '127.0.0.1',
-      port: stack.front.tlsPort!,
-      tls: { ca: stack.tls.ca, servername: 'localhost' },
-      username: OWNER,
-      password: token,
+      ...ioredisTlsOptions(stack, OWNER, token),
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
     };
