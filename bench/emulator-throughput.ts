@@ -91,24 +91,29 @@ try {
     // Alternate which goes first, so a drift in the machine's load does not favour one side.
     const direct = (): Promise<Record<string, number>> =>
       benchmark(server.port, 'default', server.adminPassword);
-    let cpu = { user: 0, system: 0 };
-    const viaFront = async (): Promise<Record<string, number>> => {
+    const viaFront = async (): Promise<{ f: Record<string, number>; cpu: NodeJS.CpuUsage }> => {
       const cpuBefore = process.cpuUsage();
-      const result = await benchmark(front.plainPort!, oid, 'bench-token');
-      cpu = process.cpuUsage(cpuBefore);
-      return result;
+      const f = await benchmark(front.plainPort!, oid, 'bench-token');
+      return { f, cpu: process.cpuUsage(cpuBefore) };
     };
-    const d = round % 2 ? await direct() : undefined;
-    const f = await viaFront();
-    const d2 = d ?? (await direct());
+    let d: Record<string, number>;
+    let measured: { f: Record<string, number>; cpu: NodeJS.CpuUsage };
+    if (round % 2) {
+      d = await direct();
+      measured = await viaFront();
+    } else {
+      measured = await viaFront();
+      d = await direct();
+    }
+    const { f, cpu } = measured;
     const frontCpuNs = ((cpu.user + cpu.system) * 1000) / (2 * REQUESTS);
     results.frontCpuNsPerRequest.push(Math.round(frontCpuNs));
     for (const op of ['SET', 'GET'] as const) {
-      results.direct[op].push(d2[op]!);
+      results.direct[op].push(d[op]!);
       results.front[op].push(f[op]!);
     }
     console.log(
-      `round ${round}: direct SET ${d2.SET} GET ${d2.GET} | front SET ${f.SET} GET ${f.GET} (requests/s), front CPU ${frontCpuNs.toFixed(0)} ns/request (${Math.round((100 * cpu.system) / (cpu.user + cpu.system))}% in the kernel)`,
+      `round ${round}: direct SET ${d.SET} GET ${d.GET} | front SET ${f.SET} GET ${f.GET} (requests/s), front CPU ${frontCpuNs.toFixed(0)} ns/request (${Math.round((100 * cpu.system) / (cpu.user + cpu.system))}% in the kernel)`,
     );
   }
   let ok = true;
