@@ -134,6 +134,26 @@ describe.each([VARIANTS[0]!, VARIANTS[2]!])('ioredis resilience: $name', (varian
     await waitFor(() => source.listenerCount('credentials') === 0, 2_000, 'no listener left');
   }, 40_000);
 
+  it('quit() during the handshake ends the client for good (ioredis 5 without ready check would go back to ready)', async () => {
+    const source = env.tokenSource();
+    const base = await connect(env, variant, source);
+    for (let i = 0; i < 3; i++) {
+      const client = base.duplicate({ lazyConnect: true }) as AnyRedis;
+      client.on('error', () => {});
+      const statuses: string[] = [];
+      for (const event of ['connect', 'ready', 'close', 'end']) {
+        client.on(event, () => statuses.push(event));
+      }
+      client.once('connect', () => void client.quit());
+      await client.connect().catch(() => undefined);
+      await waitFor(() => statuses.includes('end'), 5_000, 'end after quit() at connect');
+      await sleep(100);
+      expect(client.status, statuses.join(' > ')).toBe('end');
+      expect(statuses).not.toContain('ready');
+    }
+    await base.quit();
+  });
+
   it('identity outage past expiry: commands fail fast with TOKEN_EXPIRED naming the cause, then work again', async () => {
     const source = env.tokenSource();
     const redis = await connect(env, variant, source);

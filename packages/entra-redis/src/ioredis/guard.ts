@@ -119,6 +119,16 @@ export class ConnectionGuard implements BlockingHost {
         }
       };
     }
+    const setStatus = redis.setStatus;
+    if (typeof setStatus === 'function') {
+      redis.setStatus = (status: string, arg?: unknown) => {
+        if (status === 'ready' && redis.status !== 'connect') {
+          ignoreStaleReady(redis);
+          return;
+        }
+        setStatus.call(redis, status, arg);
+      };
+    }
     this.#unredact = redactInspect(redis);
     this.#listen('ready', () => this.#onReady());
     this.#listen('close', () => this.#tx.onConnectionLost());
@@ -165,6 +175,7 @@ export class ConnectionGuard implements BlockingHost {
     const r = this.#redis as unknown as Record<string, unknown>;
     delete r.sendCommand;
     delete r.duplicate;
+    delete r.setStatus;
     if (this.#connector) {
       const c = this.#connector as unknown as Record<string, unknown>;
       delete c.connect;
@@ -355,6 +366,24 @@ export class ConnectionGuard implements BlockingHost {
       }) ?? error
     );
   }
+}
+
+/**
+ * ioredis 5 with `enableReadyCheck: false` finishes a handshake after its connection closed
+ * (ioredis issue 2099, fixed in 6): a `quit()` or a drop while the client is 'connect' leaves it
+ * 'ready' on a dead socket (never 'end', never reconnecting). This happens at every RESP2
+ * subscriber handoff's reconnect that the application closes at that moment. Called instead of
+ * that `setStatus('ready')`: the status stays; the rest of that handshake (resubscribing,
+ * re-sending) finds nothing to do, and what it would have used is put back for the real one.
+ */
+function ignoreStaleReady(redis: IORedisLike): void {
+  const { prevCondition, prevCommandQueue } = redis;
+  redis.prevCondition = null;
+  redis.prevCommandQueue = null;
+  queueMicrotask(() => {
+    redis.prevCondition ??= prevCondition;
+    redis.prevCommandQueue ??= prevCommandQueue;
+  });
 }
 
 /** Rejection of an own AUTH that ioredis tried to re-send after a reconnect (ignored). */

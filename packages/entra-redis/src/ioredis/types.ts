@@ -56,6 +56,10 @@ export interface IORedisLike {
   manuallyClosing?: boolean;
   /** Semi-private: the pending reconnect timer while `status` is 'reconnecting'. */
   reconnectTimeout?: unknown;
+  /** Semi-private: the last connection's state, for the next handshake to restore. */
+  prevCondition?: unknown;
+  /** Semi-private: commands unanswered when the last connection closed. */
+  prevCommandQueue?: unknown;
   /** Semi-private: sets `status` and emits the matching event. */
   setStatus?(status: string, arg?: unknown): void;
   /** Semi-private: rejects every queued command with `error`. */
