@@ -165,7 +165,7 @@ export function attachClusterAuth(
   const inUse = (): boolean => !['disconnecting', 'end'].includes(cluster.status);
   const protectSubscriber = (instance: IORedisLike): void => {
     protector.protect(instance);
-    bridgeWhenReplaced(instance, inUse);
+    bridgeWhenReplaced(instance, { inUse, current: () => subscriber.getInstance?.() });
   };
   undo.push(
     afterEach(subscriber, 'selectSubscriber', (_r, self) => {

@@ -10,24 +10,48 @@ const MESSAGE_EVENTS = new Set([
   'smessageBuffer',
 ]);
 const STEP_TIMEOUT_MS = 5_000;
+/** Handoffs tried before the subscriber is reconnected in place instead. */
+const MAX_ATTEMPTS = 2;
 /** How long a delivering temporary connection outlives a subscriber that ended mid-handoff. */
 const BRIDGE_AFTER_END_MS = 3_000;
+const BRIDGE_CHECK_MS = 50;
 
-/** Subscribers a Cluster may replace, with whether that cluster is still in use. */
-const BRIDGES = new WeakMap<IORedisLike, () => boolean>();
+/** The cluster behind a subscriber connection it may replace. */
+export interface BridgeHost {
+  /** False once the cluster is closing or closed. */
+  inUse(): boolean;
+  /** The cluster's subscriber connection now (its replacement, once it made one). */
+  current(): IORedisLike | null | undefined;
+}
+
+/** Subscribers a Cluster may replace, with the cluster. */
+const BRIDGES = new WeakMap<IORedisLike, BridgeHost>();
 
 /**
  * Marks `sub` as a cluster's subscriber connection: if the cluster replaces it during a RESP2
- * handoff, the temporary connection keeps delivering while `inUse()` holds, for up to 3 s.
+ * handoff, the temporary connection keeps delivering until the replacement holds every
+ * subscription (3 s at most, and only while `host.inUse()`).
  */
-export function bridgeWhenReplaced(sub: IORedisLike, inUse: () => boolean): void {
-  BRIDGES.set(sub, inUse);
+export function bridgeWhenReplaced(sub: IORedisLike, host: BridgeHost): void {
+  BRIDGES.set(sub, host);
 }
 
 /** Channel of a message event's arguments (pmessage: the second one). */
 function channelOf(event: string, args: unknown[]): string {
   return String(event.startsWith('pmessage') ? args[1] : args[0]);
 }
+
+const noop = (): void => undefined;
+
+/**
+ * The handoff's own connections: connect now, and end (never reconnect) when dropped: a
+ * reconnected temporary connection would have missed messages, and the attempt fails instead.
+ */
+const HELPER_OPTIONS = Object.freeze({
+  lazyConnect: false,
+  connectionName: 'entra-redis:rotation',
+  retryStrategy: (): null => null,
+});
 
 function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -40,6 +64,24 @@ function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
 
 function once(redis: IORedisLike, event: string): Promise<void> {
   return new Promise((resolve) => redis.once(event, () => resolve()));
+}
+
+/**
+ * Resolves once `client` is ready. Commands must wait for it: ioredis writes SUBSCRIBE (a
+ * "loading" command) before its ready check, whose INFO Redis then refuses in subscriber mode,
+ * and the connection is dropped.
+ */
+function ready(client: IORedisLike): Promise<void> {
+  return client.status === 'ready' ? Promise.resolve() : once(client, 'ready');
+}
+
+/** True when `next` (a cluster's new subscriber) holds every channel and pattern of `set`. */
+function covers(next: IORedisLike, channels: string[], patterns: string[]): boolean {
+  const set = next.condition?.subscriber;
+  if (next.status !== 'ready' || !set) return false;
+  const has = set.channels('subscribe');
+  const hasPatterns = set.channels('psubscribe');
+  return channels.every((c) => has.includes(c)) && patterns.every((p) => hasPatterns.includes(p));
 }
 
 /**
@@ -60,6 +102,36 @@ function reconnectOnce(sub: IORedisLike): () => void {
 }
 
 /**
+ * Turns ioredis's `autoResubscribe` off for the handoff's reconnect (returns the undo): ioredis
+ * does not handle the rejection of its own resubscribe commands, so a `quit()` right after that
+ * reconnect would raise an unhandled rejection. {@link resubscribe} does it instead.
+ */
+function resubscribeHere(sub: IORedisLike): () => void {
+  const options = sub.options;
+  const had = Object.prototype.hasOwnProperty.call(options, 'autoResubscribe');
+  const previous = options.autoResubscribe;
+  options.autoResubscribe = false;
+  return () => {
+    if (had) options.autoResubscribe = previous;
+    else delete options.autoResubscribe;
+  };
+}
+
+/** Subscribes `sub` again to everything in `set`, and to the marker channel. */
+async function resubscribe(
+  sub: IORedisLike,
+  set: { channels(type: string): string[] },
+  marker: string,
+): Promise<void> {
+  const patterns = set.channels('psubscribe');
+  await Promise.all([
+    sub.subscribe(...set.channels('subscribe').filter((c) => c !== marker), marker),
+    ...(patterns.length > 0 ? [sub.psubscribe(...patterns)] : []),
+    ...set.channels('ssubscribe').map((shard) => sub.ssubscribe(shard)),
+  ]);
+}
+
+/**
  * Unsubscribes the marker channel. ioredis (RESP2) leaves subscriber mode as soon as an
  * UNSUBSCRIBE reply counts 0 subscriptions, but Redis counts shard channels apart: on a
  * connection subscribed only to shard channels ioredis would then parse the next shard message
@@ -67,13 +139,10 @@ function reconnectOnce(sub: IORedisLike): () => void {
  * next reconnect. While the marker is left, its subscription set is kept as long as shard
  * channels remain.
  */
-function leaveMarker(sub: IORedisLike, marker: string): void {
+function leaveMarker(sub: IORedisLike, marker: string): Promise<void> {
   const condition = sub.condition;
   let value = condition?.subscriber;
-  if (!condition || !value) {
-    sub.unsubscribe(marker).catch(() => undefined);
-    return;
-  }
+  if (!condition || !value) return sub.unsubscribe(marker).then(noop, noop);
   Object.defineProperty(condition, 'subscriber', {
     configurable: true,
     enumerable: true,
@@ -91,7 +160,7 @@ function leaveMarker(sub: IORedisLike, marker: string): void {
       value,
     });
   };
-  sub.unsubscribe(marker).then(settle, settle);
+  return sub.unsubscribe(marker).then(settle, settle);
 }
 
 /**
@@ -101,22 +170,50 @@ function leaveMarker(sub: IORedisLike, marker: string): void {
  * Two-marker handoff: Redis delivers pub/sub in one server-wide order, so a marker published on
  * a private channel cuts every subscriber's stream at the same point.
  * 1. the original subscribes to the marker channel; a temporary connection (same options, the
- *    new token) subscribes to the same channels, patterns and shard channels plus the marker;
- * 2. marker #1 is published: the original stops emitting message events after it, the temporary
- *    one starts forwarding them to the original's listeners;
- * 3. the original reconnects with the new token and resubscribes (ioredis `autoResubscribe`, or
- *    here when that is off); a PING confirms the resubscription;
+ *    new token), once ready, subscribes to the same channels, patterns and shard channels plus
+ *    the marker;
+ * 2. marker #1 is published: the original holds the message events after it until the
+ *    temporary connection has read the marker too, then drops them: from there the temporary
+ *    one forwards them to the original's listeners;
+ * 3. the original reconnects with the new token and subscribes again to what it had (also when
+ *    `autoResubscribe` is off: the handoff is not a reconnect the application sees);
  * 4. marker #2 is published: the temporary connection stops forwarding at it, the original
  *    resumes; the marker channel is left and the temporary connections closed.
- * If a step fails (or times out), the original still reconnects with the new token; messages
- * may then be lost or duplicated during that one rotation.
+ * If a step fails (or times out, or the temporary connection drops) before the original
+ * reconnected, the original emits what it held and the handoff is tried once more; after a
+ * second failure the original reconnects in place with the new token (messages may then be
+ * lost during that one rotation).
  */
 export async function rotateSubscriber(
   sub: IORedisLike,
   duplicate: (override: Record<string, unknown>) => IORedisLike,
 ): Promise<void> {
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    if ((await handOff(sub, duplicate)) === 'done') return;
+    if (sub.status !== 'ready' || sub.manuallyClosing) return;
+  }
+  // Still reconnect in place (a cluster subscriber would otherwise end and be replaced).
+  const restoreRetry = reconnectOnce(sub);
+  const settled = (): void => {
+    sub.off('ready', settled);
+    sub.off('end', settled);
+    restoreRetry();
+  };
+  sub.on('ready', settled);
+  sub.on('end', settled);
+  sub.disconnect(true);
+}
+
+/**
+ * One handoff attempt (see {@link rotateSubscriber}): 'done' when the original now uses the new
+ * token or is gone, 'retry' when it failed before the original reconnected.
+ */
+async function handOff(
+  sub: IORedisLike,
+  duplicate: (override: Record<string, unknown>) => IORedisLike,
+): Promise<'done' | 'retry'> {
   const set = sub.condition?.subscriber;
-  if (!set) return;
+  if (!set) return 'done';
   const channels = set.channels('subscribe');
   const patterns = set.channels('psubscribe');
   const shards = set.channels('ssubscribe');
@@ -124,13 +221,27 @@ export async function rotateSubscriber(
   const hadOwnEmit = Object.prototype.hasOwnProperty.call(sub, 'emit');
   const previousEmit = sub.emit;
   const seen = { original: 0, temp: 0 };
+  /** Message events the original read after marker #1 before the temporary one read it. */
+  let held: unknown[][] = [];
+  /** How many of the temporary connection's first messages after marker #1 were emitted already. */
+  let skip = 0;
+  /** Set when the handoff is over: the original only hides the marker channel from then on. */
+  let finished = false;
   const waiters: Array<{ who: 'original' | 'temp'; n: number; resolve: () => void }> = [];
   const markerSeen = (who: 'original' | 'temp', n: number): void => {
     seen[who] = Math.max(seen[who], n);
+    if (who === 'temp' && n === 1) held = []; // the temporary connection delivers these
     for (const w of waiters.splice(0)) {
       if (seen[w.who] >= w.n) w.resolve();
       else waiters.push(w);
     }
+  };
+  /** Emits what the original held (the temporary connection will skip as many). */
+  const release = (): void => {
+    const events = held;
+    held = [];
+    skip += events.length;
+    for (const [event, ...args] of events) previousEmit.call(sub, event as string, ...args);
   };
   const waitMarker = (who: 'original' | 'temp', n: number): Promise<void> =>
     seen[who] >= n
@@ -139,19 +250,23 @@ export async function rotateSubscriber(
   const isMarker = (event: string, args: unknown[]): boolean => channelOf(event, args) === marker;
   const markerNumber = (args: unknown[]): number => Number(String(args[1]));
 
-  // The original emits until marker #1, is silent between #1 and #2, emits again after #2.
+  // The original emits until marker #1, is silent between #1 and #2, emits again after #2; the
+  // marker channel never reaches the application (a failed attempt's marker may still arrive).
   sub.emit = function (this: IORedisLike, event: string | symbol, ...args: unknown[]): boolean {
     if (typeof event === 'string' && MESSAGE_EVENTS.has(event)) {
       if (isMarker(event, args)) {
-        if (event === 'messageBuffer') markerSeen('original', markerNumber(args));
+        if (event === 'messageBuffer' && !finished) markerSeen('original', markerNumber(args));
         return true;
       }
-      if (seen.original === 1) return true;
+      if (seen.original === 1 && !finished) {
+        if (seen.temp < 1) held.push([event, ...args]);
+        return true;
+      }
     }
     return previousEmit.call(this, event, ...args);
   };
-  const temp = duplicate({ lazyConnect: false, connectionName: 'entra-redis:rotation' });
-  const helper = duplicate({ lazyConnect: false, connectionName: 'entra-redis:rotation' });
+  const temp = duplicate(HELPER_OPTIONS);
+  const helper = duplicate(HELPER_OPTIONS);
   temp.on('error', () => {});
   helper.on('error', () => {});
   // The temporary connection forwards between marker #1 and marker #2 only.
@@ -161,75 +276,114 @@ export async function rotateSubscriber(
         if (event === 'messageBuffer') markerSeen('temp', markerNumber(args));
         return;
       }
-      if (seen.temp === 1) previousEmit.call(sub, event, ...args);
+      if (seen.temp !== 1) return;
+      if (skip > 0) skip -= 1;
+      else previousEmit.call(sub, event, ...args);
     });
   }
   let reconnected = false;
   // A client closed during the handoff (quit(), or a cluster replacing it) ends the handoff at
-  // once, so the temporary connections do not outlive it.
+  // once, so the temporary connections do not outlive it; so does a temporary connection that
+  // drops (its messages would be missing).
   let onEnd = (): void => undefined;
+  let onTempClose = (): void => undefined;
   const ended = new Promise<never>((_, reject) => {
-    onEnd = () => reject(new Error('the subscriber was closed'));
+    onEnd = () => {
+      release();
+      reject(new Error('the subscriber was closed'));
+    };
+    onTempClose = () => reject(new Error('the temporary connection was closed'));
     sub.once('end', onEnd);
+    temp.once('close', onTempClose);
   });
   ended.catch(() => undefined);
   const step = <T>(promise: Promise<T>, what: string): Promise<T> =>
     withTimeout(Promise.race([promise, ended]), what);
   try {
     await step(sub.subscribe(marker), 'the marker subscription');
+    await step(ready(temp), 'the temporary connection');
     await step(temp.subscribe(...channels, marker), 'the temporary subscription');
     if (patterns.length > 0) await step(temp.psubscribe(...patterns), 'psubscribe');
     for (const shard of shards) await step(temp.ssubscribe(shard), 'ssubscribe');
     await step(helper.publish(marker, '1'), 'marker #1');
     await step(Promise.all([waitMarker('original', 1), waitMarker('temp', 1)]), 'marker #1');
-    if (sub.manuallyClosing || sub.status !== 'ready') return; // closed meanwhile: leave it be
+    if (sub.manuallyClosing || sub.status !== 'ready') return 'done'; // closed meanwhile
     reconnected = true;
-    const ready = once(sub, 'ready');
+    // The subscriptions now (the application may have added some since the start).
+    const now = sub.condition?.subscriber || set;
+    const reconnect = once(sub, 'ready');
     const restoreRetry = reconnectOnce(sub);
+    const restoreResubscribe = resubscribeHere(sub);
     sub.disconnect(true);
-    await step(ready, 'the reconnect').finally(restoreRetry);
-    if (sub.options.autoResubscribe === false) {
-      await sub.subscribe(...channels, marker);
-      if (patterns.length > 0) await sub.psubscribe(...patterns);
-      for (const shard of shards) await sub.ssubscribe(shard);
-    }
-    await step(sub.ping(), 'the resubscription');
+    await step(reconnect, 'the reconnect').finally(() => {
+      restoreRetry();
+      restoreResubscribe();
+    });
+    await step(resubscribe(sub, now, marker), 'the resubscription');
     await step(helper.publish(marker, '2'), 'marker #2');
     await step(Promise.all([waitMarker('original', 2), waitMarker('temp', 2)]), 'marker #2');
+    return 'done';
   } catch {
-    if (!reconnected && sub.status === 'ready' && !sub.manuallyClosing) {
-      // Still reconnect in place (a cluster subscriber would otherwise end and be replaced).
-      const restoreRetry = reconnectOnce(sub);
-      const settled = (): void => {
-        sub.off('ready', settled);
-        sub.off('end', settled);
-        restoreRetry();
-      };
-      sub.on('ready', settled);
-      sub.on('end', settled);
-      sub.disconnect(true);
-    }
+    if (reconnected || sub.status !== 'ready' || sub.manuallyClosing) return 'done';
+    release();
+    return 'retry';
   } finally {
+    finished = true;
     sub.off('end', onEnd);
-    if (hadOwnEmit) sub.emit = previousEmit;
-    else delete (sub as { emit?: unknown }).emit;
+    temp.off('close', onTempClose);
     helper.disconnect();
-    const stillWanted = BRIDGES.get(sub);
-    if (sub.status === 'end' && seen.original >= 1 && stillWanted?.()) {
-      // A Cluster replaced its subscriber connection mid-handoff (it disconnects the old one);
-      // the replacement subscribes on its own. The original went silent at marker #1; the
-      // temporary connection holds every subscription and delivers from marker #1 on (it may
-      // not have read that marker yet): let it bridge the gap a little longer (duplicates
-      // possible, never a gap), and no longer than the cluster is wanted.
-      const endAt = Date.now() + BRIDGE_AFTER_END_MS;
-      const timer = setInterval(() => {
-        if (Date.now() < endAt && stillWanted()) return;
-        clearInterval(timer);
-        temp.disconnect();
-      }, 100);
+    const host = BRIDGES.get(sub);
+    if (sub.status === 'end' && seen.original >= 1 && host?.inUse() && temp.status === 'ready') {
+      bridge(temp, host, sub, channels, patterns, marker);
     } else {
       temp.disconnect();
     }
-    if (sub.status === 'ready') leaveMarker(sub, marker);
+    // The marker channel stays hidden until it is left (its UNSUBSCRIBE reply comes after any
+    // marker message still on the way).
+    if (sub.status === 'ready') await leaveMarker(sub, marker);
+    if (hadOwnEmit) sub.emit = previousEmit;
+    else delete (sub as { emit?: unknown }).emit;
   }
+}
+
+/**
+ * A Cluster replaced its subscriber connection mid-handoff (it disconnects the old one, and the
+ * replacement subscribes on its own). The original went silent at marker #1; the temporary
+ * connection holds every subscription and delivers from marker #1 on (it may not have read that
+ * marker yet): it bridges the gap until the replacement holds every subscription, then one PING
+ * round trip more (everything published before that was read), 3 s at most, and no longer than
+ * the cluster is in use. Duplicates are possible, a gap is not.
+ */
+function bridge(
+  temp: IORedisLike,
+  host: BridgeHost,
+  replaced: IORedisLike,
+  channels: string[],
+  patterns: string[],
+  marker: string,
+): void {
+  const endAt = Date.now() + BRIDGE_AFTER_END_MS;
+  let finishing = false;
+  const finish = (): void => {
+    clearInterval(timer);
+    temp.disconnect();
+  };
+  const timer = setInterval(() => {
+    if (finishing) return;
+    if (Date.now() >= endAt || !host.inUse() || temp.status !== 'ready') {
+      finish();
+      return;
+    }
+    const next = host.current();
+    if (!next || next === replaced || !covers(next, channels, patterns)) return;
+    // The replacement copied the old connection's subscriptions, the marker channel included.
+    if (
+      next.condition?.subscriber &&
+      next.condition.subscriber.channels('subscribe').includes(marker)
+    ) {
+      void leaveMarker(next, marker);
+    }
+    finishing = true;
+    temp.ping().then(finish, finish);
+  }, BRIDGE_CHECK_MS);
 }

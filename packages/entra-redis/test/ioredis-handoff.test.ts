@@ -1,0 +1,95 @@
+// The RESP2 subscriber handoff when its temporary connection drops after the original read
+// marker #1: the messages the original held since are emitted, the handoff is tried again, and
+// the subscriber ends up on a connection made with the current credentials, with every message
+// delivered exactly once. Plain (unprotected) ioredis clients against the emulator;
+// rotateSubscriber is driven directly.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IORedisLike } from '../src/ioredis/types.js';
+import { rotateSubscriber } from '../src/ioredis/rotation.js';
+import { sleep, startTestEmulator, waitFor, type TestEmulator } from './helpers/emulator.js';
+import { VARIANTS, type AnyRedis } from './ioredis-fixture.js';
+
+describe.each([VARIANTS[1]!, VARIANTS[2]!])(
+  'ioredis RESP2 subscriber handoff: $name',
+  (variant) => {
+    let env: TestEmulator;
+    beforeAll(async () => {
+      env = await startTestEmulator({ tokenLifetimeSec: 60 });
+    });
+    afterAll(() => env?.close());
+
+    it('a temporary connection that drops before reading marker #1: held messages emitted, handoff retried, nothing lost or doubled', async () => {
+      const source = env.tokenSource();
+      const { username, password } = await source.getCredentials();
+      const { emulator } = env;
+      const options = {
+        host: emulator.redis.host,
+        port: emulator.redis.port,
+        tls: { ca: emulator.caCertPem },
+        username,
+        password,
+        ...(variant.protocol ? { protocol: variant.protocol } : {}),
+      };
+      const sub = new variant.Redis(options as never) as AnyRedis;
+      const pub = new variant.Redis(options as never) as AnyRedis;
+      for (const c of [sub, pub]) c.on('error', () => undefined);
+      const received: string[] = [];
+      const foreign: string[] = [];
+      sub.on('message', (channel: string, message: string) => {
+        if (channel === 'news') received.push(message);
+        else foreign.push(channel);
+      });
+      await sub.subscribe('news');
+
+      let published = 0;
+      let publishing = true;
+      const publisher = (async () => {
+        while (publishing) {
+          await pub.publish('news', String(++published));
+          await sleep(1);
+        }
+      })();
+      await waitFor(() => received.length > 20, 5_000, 'messages before the handoff');
+
+      const made: IORedisLike[] = [];
+      const oldStream = (sub as unknown as { stream: unknown }).stream;
+      await rotateSubscriber(sub as unknown as IORedisLike, (override) => {
+        const client = (sub as unknown as IORedisLike).duplicate(override);
+        made.push(client);
+        if (made.length === 2) {
+          // The first attempt's helper: at marker #1 the temporary connection stops reading
+          // (the original reads on and holds what follows), then drops.
+          const temp = made[0] as unknown as { stream: { pause(): void; destroy(): void } };
+          const publish = client.publish.bind(client);
+          client.publish = (channel: string, message: string) => {
+            if (message === '1') {
+              temp.stream.pause();
+              setTimeout(() => temp.stream.destroy(), 200);
+            }
+            return publish(channel, message);
+          };
+        }
+        return client;
+      });
+      expect(made).toHaveLength(4); // two attempts, each a temporary connection and a helper
+      expect(sub.status).toBe('ready');
+      expect((sub as unknown as { stream: unknown }).stream).not.toBe(oldStream);
+
+      const at = published;
+      await waitFor(() => published > at + 50, 5_000, 'messages after the handoff');
+      publishing = false;
+      await publisher;
+      await waitFor(() => received.length >= published, 5_000, 'every message');
+      await sleep(50);
+      const expected = Array.from({ length: published }, (_, i) => String(i + 1));
+      expect(received).toEqual(expected);
+      expect(foreign, foreign.join()).toEqual([]); // no marker reached the application
+      await waitFor(
+        () => made.every((c) => c.status === 'end'),
+        5_000,
+        'temporary connections closed',
+      );
+      await Promise.all([sub.quit(), pub.quit()]);
+    }, 30_000);
+  },
+);
