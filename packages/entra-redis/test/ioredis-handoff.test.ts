@@ -30,8 +30,9 @@ describe.each([VARIANTS[1]!, VARIANTS[2]!])(
         password,
         ...(variant.protocol ? { protocol: variant.protocol } : {}),
       };
-      const sub = new variant.Redis(options as never) as AnyRedis;
-      const pub = new variant.Redis(options as never) as AnyRedis;
+      const Redis = variant.Redis as unknown as new (o: typeof options) => AnyRedis;
+      const sub = new Redis(options);
+      const pub = new Redis(options);
       for (const c of [sub, pub]) c.on('error', () => undefined);
       const received: string[] = [];
       const foreign: string[] = [];
