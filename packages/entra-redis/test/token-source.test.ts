@@ -404,6 +404,27 @@ describe('TokenSource: credential caches (MSAL returns its cached token)', () =>
     expect(source.current()!.issuedAtMs).toBeGreaterThan(first.issuedAtMs);
   });
 
+  it('with a factory: a new credential every 32 tokens (@azure/identity keeps state per request); one credential object is kept', async () => {
+    const clock = new FakeClock();
+    const built: ScriptedCredential[] = [];
+    const source = create(clock, {
+      credential: () => {
+        const credential = new ScriptedCredential(() => issueToken(clock.now(), 60_000));
+        built.push(credential);
+        return credential;
+      },
+    });
+    await source.getCredentials();
+    for (let i = 1; i < 100; i++) await clock.advance(45_000);
+    expect(built.map((c) => c.calls)).toEqual([32, 32, 32, 4]);
+
+    const single = new ScriptedCredential(() => issueToken(clock.now(), 60_000));
+    const kept = create(clock, { credential: single });
+    await kept.getCredentials();
+    for (let i = 1; i < 100; i++) await clock.advance(45_000);
+    expect(single.calls).toBe(100);
+  });
+
   it('with a factory over a process-wide cache (managed identity): falls back to the cache window', async () => {
     const clock = new FakeClock();
     const server = { issued: 0 };

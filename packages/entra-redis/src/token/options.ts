@@ -4,7 +4,8 @@ import type { TokenSourceClock } from '../lib/clock.js';
 /**
  * A function that builds a fresh `TokenCredential`. Given one, a {@link TokenSource} builds a
  * new credential after a failure and when a credential hands back its cached token, which
- * empties MSAL's throttling and token caches (see the README). The factories of entra-redis
+ * empties MSAL's throttling and token caches, and after every 32 tokens, which releases what
+ * @azure/identity keeps per token request (see the README). The factories of entra-redis
  * (`servicePrincipalSecret`, …) return one.
  *
  * @example

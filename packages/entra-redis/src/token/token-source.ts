@@ -30,6 +30,15 @@ interface Waiter {
 type Level = 'debug' | 'info' | 'warn' | 'error';
 
 /**
+ * A credential built from a factory is replaced after this many tokens. @azure/identity's MSAL
+ * network client keeps an AbortController for every token request it ever sent (about 3 KB
+ * each, never released: Azure/azure-sdk-for-js#26161); a fresh credential starts empty, so a
+ * process that runs for years holds at most this many. The cost: one more authority metadata
+ * request (or managed identity probe) every 32 tokens, a day and a half with hourly tokens.
+ */
+const TOKENS_PER_CREDENTIAL = 32;
+
+/**
  * Turns an identity into a stream of fresh Redis credentials shared by every client and
  * connection: one token request in flight at a time, proactive refresh before expiry (ratio,
  * minimum remaining time, jitter, floor), retries with capped backoff forever while open,
@@ -56,6 +65,8 @@ export class TokenSource implements AsyncDisposable {
   readonly #metrics: SourceMetrics;
   #credential: TokenCredential | undefined;
   #rebuildCredential = false;
+  /** Tokens the current credential (built from the factory) has handed out. */
+  #tokensFromCredential = 0;
   #entry: TokenEntry | undefined;
   #inflight: Inflight | undefined;
   #waiters: Waiter[] = [];
@@ -296,6 +307,7 @@ export class TokenSource implements AsyncDisposable {
       }
       this.#credential = built as TokenCredential;
       this.#rebuildCredential = false;
+      this.#tokensFromCredential = 0;
       this.#log('debug', 'built a fresh credential from the factory');
     }
     return this.#credential as TokenCredential;
@@ -350,6 +362,10 @@ export class TokenSource implements AsyncDisposable {
     if (previous && previous.seq > seq) return previous; // never let an older answer win
     this.#entry = entry;
     this.#unchanged = 0;
+    this.#tokensFromCredential += 1;
+    if (this.#o.factory && this.#tokensFromCredential >= TOKENS_PER_CREDENTIAL) {
+      this.#rebuildCredential = true;
+    }
     if (this.#failures > 0) {
       const recovered = {
         outageMs: now - this.#firstFailureAtMs,
