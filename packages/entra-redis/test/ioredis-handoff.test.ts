@@ -2,7 +2,10 @@
 // marker #1: the messages the original held since are emitted, the handoff is tried again, and
 // the subscriber ends up on a connection made with the current credentials, with every message
 // delivered exactly once. Plain (unprotected) ioredis clients against the emulator;
-// rotateSubscriber is driven directly.
+// rotateSubscriber is driven directly. Then the same with an ioredis 5 Cluster that replaces its
+// subscriber connection mid-handoff.
+import { Cluster as Cluster5 } from 'ioredis5';
+import { createCluster, type IORedisClusterConstructor } from 'entra-redis/ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IORedisLike } from '../src/ioredis/types.js';
 import { rotateSubscriber } from '../src/ioredis/rotation.js';
@@ -94,3 +97,93 @@ describe.each([VARIANTS[1]!, VARIANTS[2]!])(
     }, 30_000);
   },
 );
+
+// An ioredis 5 Cluster replaces its subscriber connection (here: it ended) in the middle of a
+// handoff, after the original read marker #1 and before the temporary connection did: the
+// temporary connection bridges until the replacement holds the subscription, then ends; the
+// replacement does not keep the marker channel; nothing is lost.
+describe('ioredis 5 Cluster subscriber replaced mid-handoff', () => {
+  let env: TestEmulator;
+  beforeAll(async () => {
+    env = await startTestEmulator({ tokenLifetimeSec: 60, cluster: { shards: 2 } });
+  });
+  afterAll(() => env?.close());
+
+  it('the temporary connection bridges to the replacement: nothing lost, no marker left or shown', async () => {
+    const source = env.tokenSource();
+    const cluster = await createCluster(
+      env.emulator.cluster!.rootNodes,
+      { tokenSource: source, redisOptions: { tls: { ca: env.emulator.caCertPem } } },
+      Cluster5 as unknown as IORedisClusterConstructor<Cluster5>,
+    );
+    cluster.on('error', () => undefined);
+    const received = new Set<string>();
+    const foreign: string[] = [];
+    cluster.on('message', (channel: string, message: string) => {
+      if (channel === 'news') received.add(message);
+      else foreign.push(channel);
+    });
+    await cluster.subscribe('news');
+    const holder = (cluster as unknown as { subscriber: { getInstance(): IORedisLike } })
+      .subscriber;
+    const original = holder.getInstance();
+
+    let published = 0;
+    let publishing = true;
+    const publisher = (async () => {
+      while (publishing) {
+        await cluster.publish('news', String(++published));
+        await sleep(1);
+      }
+    })();
+    await waitFor(() => received.size > 20, 5_000, 'messages before the handoff');
+
+    const made: IORedisLike[] = [];
+    const startedAt = Date.now();
+    await rotateSubscriber(original, (override) => {
+      const client = original.duplicate(override);
+      made.push(client);
+      if (made.length === 2) {
+        const temp = made[0] as unknown as { stream: { pause(): void; resume(): void } };
+        const publish = client.publish.bind(client);
+        client.publish = (channel: string, message: string) => {
+          if (message === '1') {
+            temp.stream.pause(); // the temporary connection reads marker #1 late
+            setTimeout(() => {
+              original.disconnect(); // the cluster selects a new subscriber
+              setTimeout(() => temp.stream.resume(), 100);
+            }, 150);
+          }
+          return publish(channel, message);
+        };
+      }
+      return client;
+    });
+    expect(original.status).toBe('end');
+    await waitFor(() => made[0]!.status === 'end', 3_500, 'the bridge ending');
+    const bridgedMs = Date.now() - startedAt;
+
+    const at = published;
+    await waitFor(() => published > at + 50, 5_000, 'messages after the handoff');
+    publishing = false;
+    await publisher;
+    await waitFor(() => received.size >= published, 5_000, 'every message');
+    const missing = Array.from({ length: published }, (_, i) => String(i + 1)).filter(
+      (n) => !received.has(n),
+    );
+    expect(missing).toEqual([]);
+    expect(foreign, foreign.join()).toEqual([]);
+    const replacement = holder.getInstance();
+    expect(replacement).not.toBe(original);
+    await waitFor(
+      () =>
+        !(replacement.condition?.subscriber || { channels: () => [] })
+          .channels('subscribe')
+          .some((c) => c.startsWith('__entra-redis:')),
+      2_000,
+      'the replacement leaving the marker channel',
+    );
+    expect(bridgedMs).toBeLessThan(3_000); // ended with the replacement, not at the 3 s bound
+    await cluster.quit();
+  }, 30_000);
+});

@@ -367,6 +367,10 @@ function bridge(
   const finish = (): void => {
     clearInterval(timer);
     temp.disconnect();
+    // The replacement copied the old connection's subscriptions, the marker channel included.
+    const next = host.current();
+    const set = next && next !== replaced && next.status === 'ready' && next.condition?.subscriber;
+    if (set && set.channels('subscribe').includes(marker)) void leaveMarker(next, marker);
   };
   const timer = setInterval(() => {
     if (finishing) return;
@@ -376,13 +380,6 @@ function bridge(
     }
     const next = host.current();
     if (!next || next === replaced || !covers(next, channels, patterns)) return;
-    // The replacement copied the old connection's subscriptions, the marker channel included.
-    if (
-      next.condition?.subscriber &&
-      next.condition.subscriber.channels('subscribe').includes(marker)
-    ) {
-      void leaveMarker(next, marker);
-    }
     finishing = true;
     temp.ping().then(finish, finish);
   }, BRIDGE_CHECK_MS);
