@@ -12,6 +12,30 @@ import { rotateSubscriber } from '../src/ioredis/rotation.js';
 import { sleep, startTestEmulator, waitFor, type TestEmulator } from './helpers/emulator.js';
 import { VARIANTS, type AnyRedis } from './ioredis-fixture.js';
 
+/** Publishes 1, 2, 3, … on `news`, one about every millisecond, until `stop()`. */
+function startPublisher(publish: (channel: string, message: string) => Promise<unknown>): {
+  count(): number;
+  /** Stops and returns how many were published. */
+  stop(): Promise<number>;
+} {
+  let published = 0;
+  let publishing = true;
+  const loop = (async () => {
+    while (publishing) {
+      await publish('news', String(++published));
+      await sleep(1);
+    }
+  })();
+  return {
+    count: () => published,
+    async stop() {
+      publishing = false;
+      await loop;
+      return published;
+    },
+  };
+}
+
 describe.each([VARIANTS[1]!, VARIANTS[2]!])(
   'ioredis RESP2 subscriber handoff: $name',
   (variant) => {
@@ -45,14 +69,7 @@ describe.each([VARIANTS[1]!, VARIANTS[2]!])(
       });
       await sub.subscribe('news');
 
-      let published = 0;
-      let publishing = true;
-      const publisher = (async () => {
-        while (publishing) {
-          await pub.publish('news', String(++published));
-          await sleep(1);
-        }
-      })();
+      const publisher = startPublisher((channel, message) => pub.publish(channel, message));
       await waitFor(() => received.length > 20, 5_000, 'messages before the handoff');
 
       const made: IORedisLike[] = [];
@@ -79,10 +96,9 @@ describe.each([VARIANTS[1]!, VARIANTS[2]!])(
       expect(sub.status).toBe('ready');
       expect((sub as unknown as { stream: unknown }).stream).not.toBe(oldStream);
 
-      const at = published;
-      await waitFor(() => published > at + 50, 5_000, 'messages after the handoff');
-      publishing = false;
-      await publisher;
+      const at = publisher.count();
+      await waitFor(() => publisher.count() > at + 50, 5_000, 'messages after the handoff');
+      const published = await publisher.stop();
       await waitFor(() => received.length >= published, 5_000, 'every message');
       await sleep(50);
       const expected = Array.from({ length: published }, (_, i) => String(i + 1));
@@ -128,14 +144,7 @@ describe('ioredis 5 Cluster subscriber replaced mid-handoff', () => {
       .subscriber;
     const original = holder.getInstance();
 
-    let published = 0;
-    let publishing = true;
-    const publisher = (async () => {
-      while (publishing) {
-        await cluster.publish('news', String(++published));
-        await sleep(1);
-      }
-    })();
+    const publisher = startPublisher((channel, message) => cluster.publish(channel, message));
     await waitFor(() => received.size > 20, 5_000, 'messages before the handoff');
 
     const made: IORedisLike[] = [];
@@ -163,10 +172,9 @@ describe('ioredis 5 Cluster subscriber replaced mid-handoff', () => {
     await waitFor(() => made[0]!.status === 'end', 3_500, 'the bridge ending');
     const bridgedMs = Date.now() - startedAt;
 
-    const at = published;
-    await waitFor(() => published > at + 50, 5_000, 'messages after the handoff');
-    publishing = false;
-    await publisher;
+    const at = publisher.count();
+    await waitFor(() => publisher.count() > at + 50, 5_000, 'messages after the handoff');
+    const published = await publisher.stop();
     await waitFor(() => received.size >= published, 5_000, 'every message');
     const missing = Array.from({ length: published }, (_, i) => String(i + 1)).filter(
       (n) => !received.has(n),
