@@ -84,21 +84,29 @@ function covers(next: IORedisLike, channels: string[], patterns: string[]): bool
   return channels.every((c) => has.includes(c)) && patterns.every((p) => hasPatterns.includes(p));
 }
 
+/** Sets `target[key]` to `value`; returns the undo (restores the own property, or its absence). */
+function setUntilUndone<T extends object, K extends keyof T>(
+  target: T,
+  key: K,
+  value: T[K],
+): () => void {
+  const had = Object.prototype.hasOwnProperty.call(target, key);
+  const previous = target[key];
+  target[key] = value;
+  return () => {
+    if (had) target[key] = previous;
+    else delete target[key];
+  };
+}
+
 /**
  * Makes `disconnect(true)` reconnect a client whose `retryStrategy` is not a function (ioredis
  * Cluster's subscriber connections: without one they end instead, and the cluster would
  * resubscribe on another connection with a gap). Returns the function that restores it.
  */
 function reconnectOnce(sub: IORedisLike): () => void {
-  const options = sub.options;
-  if (typeof options.retryStrategy === 'function') return () => undefined;
-  const had = Object.prototype.hasOwnProperty.call(options, 'retryStrategy');
-  const previous = options.retryStrategy;
-  options.retryStrategy = () => 0;
-  return () => {
-    if (had) options.retryStrategy = previous;
-    else delete options.retryStrategy;
-  };
+  if (typeof sub.options.retryStrategy === 'function') return () => undefined;
+  return setUntilUndone(sub.options, 'retryStrategy', () => 0);
 }
 
 /**
@@ -107,14 +115,7 @@ function reconnectOnce(sub: IORedisLike): () => void {
  * reconnect would raise an unhandled rejection. {@link resubscribe} does it instead.
  */
 function resubscribeHere(sub: IORedisLike): () => void {
-  const options = sub.options;
-  const had = Object.prototype.hasOwnProperty.call(options, 'autoResubscribe');
-  const previous = options.autoResubscribe;
-  options.autoResubscribe = false;
-  return () => {
-    if (had) options.autoResubscribe = previous;
-    else delete options.autoResubscribe;
-  };
+  return setUntilUndone(sub.options, 'autoResubscribe', false);
 }
 
 /** Subscribes `sub` again to everything in `set`, and to the marker channel. */
@@ -218,7 +219,6 @@ async function handOff(
   const patterns = set.channels('psubscribe');
   const shards = set.channels('ssubscribe');
   const marker = `__entra-redis:rotation:${randomUUID()}`;
-  const hadOwnEmit = Object.prototype.hasOwnProperty.call(sub, 'emit');
   const previousEmit = sub.emit;
   const seen = { original: 0, temp: 0 };
   /** Message events the original read after marker #1 before the temporary one read it. */
@@ -252,19 +252,23 @@ async function handOff(
 
   // The original emits until marker #1, is silent between #1 and #2, emits again after #2; the
   // marker channel never reaches the application (a failed attempt's marker may still arrive).
-  sub.emit = function (this: IORedisLike, event: string | symbol, ...args: unknown[]): boolean {
-    if (typeof event === 'string' && MESSAGE_EVENTS.has(event)) {
-      if (isMarker(event, args)) {
-        if (event === 'messageBuffer' && !finished) markerSeen('original', markerNumber(args));
-        return true;
+  const restoreEmit = setUntilUndone(
+    sub,
+    'emit',
+    function (this: IORedisLike, event: string | symbol, ...args: unknown[]): boolean {
+      if (typeof event === 'string' && MESSAGE_EVENTS.has(event)) {
+        if (isMarker(event, args)) {
+          if (event === 'messageBuffer' && !finished) markerSeen('original', markerNumber(args));
+          return true;
+        }
+        if (seen.original === 1 && !finished) {
+          if (seen.temp < 1) held.push([event, ...args]);
+          return true;
+        }
       }
-      if (seen.original === 1 && !finished) {
-        if (seen.temp < 1) held.push([event, ...args]);
-        return true;
-      }
-    }
-    return previousEmit.call(this, event, ...args);
-  };
+      return previousEmit.call(this, event, ...args);
+    },
+  );
   const temp = duplicate(HELPER_OPTIONS);
   const helper = duplicate(HELPER_OPTIONS);
   temp.on('error', () => {});
@@ -341,8 +345,7 @@ async function handOff(
     // The marker channel stays hidden until it is left (its UNSUBSCRIBE reply comes after any
     // marker message still on the way).
     if (sub.status === 'ready') await leaveMarker(sub, marker);
-    if (hadOwnEmit) sub.emit = previousEmit;
-    else delete (sub as { emit?: unknown }).emit;
+    restoreEmit();
   }
 }
 
