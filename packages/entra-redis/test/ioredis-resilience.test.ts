@@ -154,6 +154,24 @@ describe.each([VARIANTS[0]!, VARIANTS[2]!])('ioredis resilience: $name', (varian
     await base.quit();
   });
 
+  it('quit() whose connection drops before the OK is read resolves (the client ended as asked)', async () => {
+    const source = env.tokenSource();
+    const base = await connect(env, variant, source);
+    for (const subscriber of [false, true]) {
+      const client = base.duplicate() as AnyRedis;
+      client.on('error', () => {});
+      if (subscriber) await client.subscribe('news');
+      else await client.ping();
+      const quit = client.quit();
+      // The QUIT is written; the connection goes before its reply is read.
+      (client as unknown as { stream: { destroy(): void } }).stream.destroy();
+      await expect(quit, subscriber ? 'subscriber' : 'plain client').resolves.toBe('OK');
+      expect(client.status).toBe('end');
+      await expect(client.get('x')).rejects.toThrow('Connection is closed');
+    }
+    await base.quit();
+  });
+
   it('identity outage past expiry: commands fail fast with TOKEN_EXPIRED naming the cause, then work again', async () => {
     const source = env.tokenSource();
     const redis = await connect(env, variant, source);

@@ -348,11 +348,26 @@ export class ConnectionGuard implements BlockingHost {
     if (command[DIAGNOSING] !== true) {
       command[DIAGNOSING] = true;
       const reject = command.reject;
-      command.reject = (error: Error) => reject.call(command, this.#diagnose(command, error));
+      command.reject = (error: Error) => {
+        if (!this.#quitDone(command, error)) reject.call(command, this.#diagnose(command, error));
+      };
     }
     const result = this.#origSend.call(redis, command, stream, node);
     this.#tx.onCommandWritten(name);
     return result;
+  }
+
+  /**
+   * A QUIT whose connection closed before its OK was read (the server, a proxy or a RESP2
+   * handoff closed it a moment earlier): the client ended as asked, so `quit()` resolves 'OK'
+   * as ioredis's own quit of an unwritable connection does, instead of rejecting with
+   * "Connection is closed." during an application's shutdown.
+   */
+  #quitDone(command: IORedisCommandLike, error: Error): boolean {
+    if (error?.message !== CLOSED || this.#redis.status !== 'end') return false;
+    if (command.name.toLowerCase() !== 'quit') return false;
+    command.resolve(Buffer.from('OK'));
+    return true;
   }
 
   /** A NOPERM reply explained (which identity, which command, what to grant); others as is. */
