@@ -4,6 +4,7 @@
 // delivered exactly once. Plain (unprotected) ioredis clients against the emulator;
 // rotateSubscriber is driven directly. Then the same with an ioredis 5 Cluster that replaces its
 // subscriber connection mid-handoff.
+import net from 'node:net';
 import { Cluster as Cluster5 } from 'ioredis5';
 import { createCluster, type IORedisClusterConstructor } from 'entra-redis/ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -111,6 +112,54 @@ describe.each([VARIANTS[1]!, VARIANTS[2]!])(
       );
       await Promise.all([sub.quit(), pub.quit()]);
     }, 30_000);
+
+    it('quit() during a handoff: nothing is written after the QUIT, no retry, quit() resolves', async () => {
+      const { username, password } = await env.tokenSource().getCredentials();
+      const { emulator } = env;
+      const Redis = variant.Redis as unknown as new (o: Record<string, unknown>) => AnyRedis;
+      const sub = new Redis({
+        host: emulator.redis.host,
+        port: emulator.redis.port,
+        tls: { ca: emulator.caCertPem },
+        username,
+        password,
+        ...(variant.protocol ? { protocol: variant.protocol } : {}),
+      });
+      sub.on('error', () => undefined);
+      await sub.subscribe('news');
+      const written: string[] = [];
+      const send = sub.sendCommand.bind(sub);
+      (sub as unknown as { sendCommand: typeof send }).sendCommand = (command, ...rest) => {
+        written.push((command as unknown as { name: string }).name);
+        return send(command, ...rest);
+      };
+      // The temporary connection fails (nothing listens on its port) while the QUIT's reply is
+      // held unread: the attempt ends with the application's QUIT already written.
+      const closedPort = await new Promise<number>((resolve) => {
+        const server = net.createServer().listen(0, '127.0.0.1', () => {
+          const { port } = server.address() as net.AddressInfo;
+          server.close(() => resolve(port));
+        });
+      });
+      const made: IORedisLike[] = [];
+      const rotation = rotateSubscriber(sub as unknown as IORedisLike, (override) => {
+        const client = (sub as unknown as IORedisLike).duplicate({ ...override, port: closedPort });
+        made.push(client);
+        return client;
+      });
+      const stream = (sub as unknown as { stream: { pause(): void; resume(): void } }).stream;
+      stream.pause();
+      const quit = sub.quit();
+      const quitAt = written.length;
+      await waitFor(() => made.every((c) => c.status === 'end'), 5_000, 'the attempt failed');
+      await sleep(50);
+      expect(written.slice(quitAt), 'written after the QUIT').toEqual([]);
+      stream.resume();
+      await expect(quit).resolves.toBe('OK');
+      await rotation;
+      expect(made).toHaveLength(2); // one attempt: no retry on a client being closed
+      await waitFor(() => sub.status === 'end', 5_000, 'sub ended');
+    });
   },
 );
 

@@ -43,6 +43,11 @@ function channelOf(event: string, args: unknown[]): string {
 
 const noop = (): void => undefined;
 
+/** True while `client` is ready and not closing (no `quit()`/`disconnect()` under way). */
+function isOpen(client: IORedisLike): boolean {
+  return client.status === 'ready' && !client.manuallyClosing;
+}
+
 /**
  * The handoff's own connections: connect now, and end (never reconnect) when dropped: a
  * reconnected temporary connection would have missed messages, and the attempt fails instead.
@@ -181,7 +186,8 @@ function leaveMarker(sub: IORedisLike, marker: string): Promise<void> {
  * 4. marker #2 is published: the temporary connection stops forwarding at it, the original
  *    resumes; the marker channel is left and the temporary connections closed.
  * If a step fails (or times out, or the temporary connection drops) before the original
- * reconnected, the original emits what it held and the handoff is tried once more; after a
+ * reconnected, the original emits what it held and the handoff is tried once more (not when the
+ * application is closing the subscriber: nothing is sent on it after its QUIT); after a
  * second failure the original reconnects in place with the new token (messages may then be
  * lost during that one rotation).
  */
@@ -191,7 +197,7 @@ export async function rotateSubscriber(
 ): Promise<void> {
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     if ((await handOff(sub, duplicate)) === 'done') return;
-    if (sub.status !== 'ready' || sub.manuallyClosing) return;
+    if (!isOpen(sub)) return;
   }
   // Still reconnect in place (a cluster subscriber would otherwise end and be replaced).
   const restoreRetry = reconnectOnce(sub);
@@ -311,7 +317,7 @@ async function handOff(
     for (const shard of shards) await step(temp.ssubscribe(shard), 'ssubscribe');
     await step(helper.publish(marker, '1'), 'marker #1');
     await step(Promise.all([waitMarker('original', 1), waitMarker('temp', 1)]), 'marker #1');
-    if (sub.manuallyClosing || sub.status !== 'ready') return 'done'; // closed meanwhile
+    if (!isOpen(sub)) return 'done'; // closed meanwhile
     reconnected = true;
     // The subscriptions now (the application may have added some since the start).
     const now = sub.condition?.subscriber || set;
@@ -323,14 +329,15 @@ async function handOff(
       restoreRetry();
       restoreResubscribe();
     });
+    if (!isOpen(sub)) return 'done'; // quit() queued while reconnecting, sent on 'ready'
     await step(resubscribe(sub, now, marker), 'the resubscription');
     await step(helper.publish(marker, '2'), 'marker #2');
     await step(Promise.all([waitMarker('original', 2), waitMarker('temp', 2)]), 'marker #2');
     return 'done';
   } catch {
-    if (reconnected || sub.status !== 'ready' || sub.manuallyClosing) return 'done';
+    if (reconnected) return 'done';
     release();
-    return 'retry';
+    return isOpen(sub) ? 'retry' : 'done';
   } finally {
     finished = true;
     sub.off('end', onEnd);
@@ -343,8 +350,10 @@ async function handOff(
       temp.disconnect();
     }
     // The marker channel stays hidden until it is left (its UNSUBSCRIBE reply comes after any
-    // marker message still on the way).
-    if (sub.status === 'ready') await leaveMarker(sub, marker);
+    // marker message still on the way). Nothing is written after the application's QUIT: the
+    // server closes the connection on it, and a command arriving then can reset the connection
+    // before the client has read the QUIT's OK.
+    if (isOpen(sub)) await leaveMarker(sub, marker);
     restoreEmit();
   }
 }
@@ -372,7 +381,7 @@ function bridge(
     temp.disconnect();
     // The replacement copied the old connection's subscriptions, the marker channel included.
     const next = host.current();
-    const set = next && next !== replaced && next.status === 'ready' && next.condition?.subscriber;
+    const set = next && next !== replaced && isOpen(next) && next.condition?.subscriber;
     if (set && set.channels('subscribe').includes(marker)) void leaveMarker(next, marker);
   };
   const timer = setInterval(() => {
