@@ -45,12 +45,12 @@ describe.each([VARIANTS[1]!, VARIANTS[2]!])(
       env = await startTestEmulator({ tokenLifetimeSec: 60 });
     });
     afterAll(() => env?.close());
-
-    it('a temporary connection that drops before reading marker #1: held messages emitted, handoff retried, nothing lost or doubled', async () => {
-      const source = env.tokenSource();
-      const { username, password } = await source.getCredentials();
+    const Redis = variant.Redis as unknown as new (o: Record<string, unknown>) => AnyRedis;
+    /** Options of a plain (unprotected) client of the emulator, with a token now. */
+    const clientOptions = async (): Promise<Record<string, unknown>> => {
+      const { username, password } = await env.tokenSource().getCredentials();
       const { emulator } = env;
-      const options = {
+      return {
         host: emulator.redis.host,
         port: emulator.redis.port,
         tls: { ca: emulator.caCertPem },
@@ -58,7 +58,10 @@ describe.each([VARIANTS[1]!, VARIANTS[2]!])(
         password,
         ...(variant.protocol ? { protocol: variant.protocol } : {}),
       };
-      const Redis = variant.Redis as unknown as new (o: typeof options) => AnyRedis;
+    };
+
+    it('a temporary connection that drops before reading marker #1: held messages emitted, handoff retried, nothing lost or doubled', async () => {
+      const options = await clientOptions();
       const sub = new Redis(options);
       const pub = new Redis(options);
       for (const c of [sub, pub]) c.on('error', () => undefined);
@@ -114,17 +117,7 @@ describe.each([VARIANTS[1]!, VARIANTS[2]!])(
     }, 30_000);
 
     it('quit() during a handoff: nothing is written after the QUIT, no retry, quit() resolves', async () => {
-      const { username, password } = await env.tokenSource().getCredentials();
-      const { emulator } = env;
-      const Redis = variant.Redis as unknown as new (o: Record<string, unknown>) => AnyRedis;
-      const sub = new Redis({
-        host: emulator.redis.host,
-        port: emulator.redis.port,
-        tls: { ca: emulator.caCertPem },
-        username,
-        password,
-        ...(variant.protocol ? { protocol: variant.protocol } : {}),
-      });
+      const sub = new Redis(await clientOptions());
       sub.on('error', () => undefined);
       await sub.subscribe('news');
       const written: string[] = [];
