@@ -88,8 +88,11 @@ describe.each([VARIANTS[0]!, VARIANTS[2]!])('ioredis resilience: $name', (varian
     expect(source.listenerCount('credentials')).toBe(2);
     detach();
     expect(source.listenerCount('credentials')).toBe(0);
-    expect(Object.prototype.hasOwnProperty.call(redis, 'sendCommand')).toBe(false);
-    expect(Object.prototype.hasOwnProperty.call(dup, 'duplicate')).toBe(false);
+    for (const client of [redis, dup]) {
+      for (const name of ['sendCommand', 'duplicate', 'setStatus', 'handleReconnection']) {
+        expect(Object.prototype.hasOwnProperty.call(client, name), name).toBe(false);
+      }
+    }
     await Promise.all([redis.quit(), dup.quit()]);
   });
 
@@ -281,6 +284,23 @@ describe.each([VARIANTS[0]!, VARIANTS[2]!])('ioredis resilience: $name', (varian
     expect((error as Error).message).toMatch(/^NOPERM/);
     expect((error as Error).message).toMatch(/Data Contributor/);
     expect((error as Error).message).toContain(principal.oid);
+    // In a pipeline too, and a transaction's refused command; the other replies are as is.
+    const [[refused], [, value]] = (await redis.pipeline().set('x', '1').get('x').exec()) as [
+      [Error],
+      [null, unknown],
+    ];
+    expect(refused).toMatchObject({ code: 'PERMISSION_DENIED' });
+    expect(refused.message).toMatch(/^NOPERM.*Data Contributor/s);
+    expect(value).toBeNull();
+    const transaction = (await redis
+      .multi()
+      .get('x')
+      .set('x', '1')
+      .exec()
+      .catch((e: unknown) => e)) as Error & { previousErrors?: Error[] };
+    expect(transaction.message).toMatch(/^EXECABORT/);
+    expect(transaction.previousErrors?.length).toBeGreaterThan(0);
+    for (const e of transaction.previousErrors!) expect(e.message).toMatch(/Data Contributor/);
     expect(await redis.get('x')).toBeNull();
     await redis.quit();
     await source.close();

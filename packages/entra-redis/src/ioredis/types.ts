@@ -64,6 +64,11 @@ export interface IORedisLike {
   setStatus?(status: string, arg?: unknown): void;
   /** Semi-private: rejects every queued command with `error`. */
   flushQueue?(error: Error): void;
+  /**
+   * Semi-private: every error reply goes through it (applies `reconnectOnError`, then rejects
+   * `item.command`).
+   */
+  handleReconnection?(error: Error, item: { command: IORedisCommandLike }): void;
   sendCommand(command: IORedisCommandLike, stream?: unknown, ...rest: unknown[]): unknown;
   duplicate(override?: Record<string, unknown>): IORedisLike;
   disconnect(reconnect?: boolean): void;
