@@ -86,6 +86,9 @@ describe('npm run bench -- --smoke', () => {
         expect(arm.opsPerSec).toHaveLength(r.hotPath.settings.rounds);
         for (const x of arm.opsPerSec) expect(x).toBeGreaterThan(0);
         if (arm.ratio) expect(arm.ratio.summary.median).toBeGreaterThan(0);
+        expect(arm.cpuUsPerOp).toHaveLength(r.hotPath.settings.rounds);
+        for (const x of arm.cpuUsPerOp) expect(x).toBeGreaterThan(0);
+        if (arm.cpuRatio) expect(arm.cpuRatio.summary.median).toBeGreaterThan(0);
       }
     }
     expect(r.hotPath.headline.map((h: { arm: string }) => h.arm).sort()).toEqual([

@@ -50,14 +50,26 @@ export function hotPathTable(r: HotPathResult): string {
         arm.label,
         fmtSpread(arm.summary, 0),
         arm.ratio ? fmtSpread(arm.ratio.summary, 3) : 'baseline',
+        fmt(arm.cpuSummary.median, 1),
+        arm.cpuRatio ? fmtSpread(arm.cpuRatio.summary, 3) : 'baseline',
       ]);
     }
   }
-  const head = ['client', 'op', 'mode', 'arm', 'ops/s median (min–max)', 'ratio median (min–max)'];
+  const head = [
+    'client',
+    'op',
+    'mode',
+    'arm',
+    'ops/s median (min–max)',
+    'ratio median (min–max)',
+    'client CPU µs/op median',
+    'CPU ratio median (min–max)',
+  ];
   const headline = r.headline.map(
     (h) =>
       `- ${h.label}: ${fmt(h.geomeanRatio, 3)} of the static-password throughput ` +
-      `(geometric mean of the cell medians; worst cell ${fmt(h.worstCellRatio, 3)})`,
+      `(geometric mean of the cell medians; worst cell ${fmt(h.worstCellRatio, 3)}); ` +
+      `client CPU per operation ${fmt(h.geomeanCpuRatio, 3)} × the static-password arm's`,
   );
   return `${headline.join('\n')}\n\n${table(head, rows)}`;
 }

@@ -20,6 +20,14 @@ export interface HotArmResult {
   summary: Summary;
   /** Per-round ratio to the static-password arm (absent for the baseline itself). */
   ratio?: { perRound: number[]; summary: Summary };
+  /**
+   * CPU time of this process (the clients; the emulator runs in a child) per operation, µs.
+   * Throughput is bounded by the emulator on shared cores; this is the clients' own cost.
+   */
+  cpuUsPerOp: number[];
+  cpuSummary: Summary;
+  /** Per-round ratio of `cpuUsPerOp` to the static-password arm's (absent for the baseline). */
+  cpuRatio?: { perRound: number[]; summary: Summary };
 }
 
 /** One cell of the hot-path table. */
@@ -34,8 +42,14 @@ export interface HotCell {
 export interface HotPathResult {
   settings: Settings['hotPath'];
   cells: HotCell[];
-  /** Geometric mean over all cells of the median ratio, per compared arm. */
-  headline: Array<{ arm: ArmId; label: string; geomeanRatio: number; worstCellRatio: number }>;
+  /** Geometric means over all cells of the median ratios (throughput, client CPU), per arm. */
+  headline: Array<{
+    arm: ArmId;
+    label: string;
+    geomeanRatio: number;
+    worstCellRatio: number;
+    geomeanCpuRatio: number;
+  }>;
 }
 
 const ARMS_BY_CLIENT: Record<Client, readonly ArmId[]> = {
@@ -73,16 +87,16 @@ export async function runHotPath(
     }
     await clients.get('node-password')!.pipeline('SET', keys, value);
     const cells = cellList(s.modes);
-    const samples = new Map<string, number[]>();
+    const samples = new Map<string, Measured[]>();
     // Warm-up (JIT, TLS buffers): every arm once, not recorded.
     for (const [, client] of clients) await measure(client, 'GET', 'c16', s, keys, value, 0.5);
     for (let round = 0; round < s.rounds; round++) {
       for (const cell of cells) {
         const order = rotate(ARMS_BY_CLIENT[cell.client], round);
         for (const id of order) {
-          const opsPerSec = await measure(clients.get(id)!, cell.op, cell.mode, s, keys, value);
+          const measured = await measure(clients.get(id)!, cell.op, cell.mode, s, keys, value);
           const key = `${cell.client}/${cell.op}/${cell.mode}/${id}`;
-          samples.set(key, [...(samples.get(key) ?? []), opsPerSec]);
+          samples.set(key, [...(samples.get(key) ?? []), measured]);
         }
       }
       log(`hot path: round ${round + 1}/${s.rounds} done`);
@@ -108,7 +122,13 @@ function rotate<T>(items: readonly T[], by: number): T[] {
   return items.map((_, i) => items[(i + by) % items.length]!);
 }
 
-/** Operations per second of one arm in one cell, over `durationMs × scale`. */
+/** One window of one arm: throughput and this process's CPU time per operation. */
+interface Measured {
+  opsPerSec: number;
+  cpuUsPerOp: number;
+}
+
+/** Operations per second and CPU µs per operation of one arm in one cell, over `durationMs × scale`. */
 async function measure(
   client: BenchClient,
   op: Op,
@@ -117,13 +137,14 @@ async function measure(
   keys: readonly string[],
   value: string,
   scale = 1,
-): Promise<number> {
+): Promise<Measured> {
   const depth = s.pipelineDepth;
   const slices = Array.from({ length: Math.max(1, Math.floor(keys.length / depth)) }, (_, i) =>
     Array.from({ length: depth }, (_, j) => keys[(i * depth + j) % keys.length]!),
   );
   let ops = 0;
   let next = 0;
+  const cpuBefore = process.cpuUsage();
   const start = performance.now();
   const deadline = start + s.durationMs * scale;
   const worker = async (): Promise<void> => {
@@ -140,32 +161,43 @@ async function measure(
     }
   };
   await Promise.all(Array.from({ length: IN_FLIGHT[mode] }, worker));
-  return ops / ((performance.now() - start) / 1000);
+  const seconds = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  return { opsPerSec: ops / seconds, cpuUsPerOp: (cpu.user + cpu.system) / Math.max(1, ops) };
 }
 
 function assemble(
   s: Settings['hotPath'],
   cells: Array<{ client: Client; op: Op; mode: HotMode }>,
-  samples: Map<string, number[]>,
+  samples: Map<string, Measured[]>,
 ): HotPathResult {
   const ratios = new Map<ArmId, number[]>();
+  const cpuRatios = new Map<ArmId, number[]>();
   const out: HotCell[] = cells.map((cell) => {
     const ids = ARMS_BY_CLIENT[cell.client];
-    const get = (id: ArmId): number[] =>
+    const get = (id: ArmId): Measured[] =>
       samples.get(`${cell.client}/${cell.op}/${cell.mode}/${id}`) ?? [];
     const baseline = get(ids[0]!);
+    const baseOps = baseline.map((m) => m.opsPerSec);
+    const baseCpu = baseline.map((m) => m.cpuUsPerOp);
     const arms = ids.map((id, i): HotArmResult => {
-      const opsPerSec = get(id);
+      const opsPerSec = get(id).map((m) => m.opsPerSec);
+      const cpuUsPerOp = get(id).map((m) => m.cpuUsPerOp);
       const result: HotArmResult = {
         arm: id,
         label: ARM_LABELS[id],
         opsPerSec,
         summary: summarize(opsPerSec),
+        cpuUsPerOp,
+        cpuSummary: summarize(cpuUsPerOp),
       };
       if (i > 0) {
-        const perRound = pairedRatios(opsPerSec, baseline);
+        const perRound = pairedRatios(opsPerSec, baseOps);
         result.ratio = { perRound, summary: summarize(perRound) };
         ratios.set(id, [...(ratios.get(id) ?? []), result.ratio.summary.median]);
+        const cpuPerRound = pairedRatios(cpuUsPerOp, baseCpu);
+        result.cpuRatio = { perRound: cpuPerRound, summary: summarize(cpuPerRound) };
+        cpuRatios.set(id, [...(cpuRatios.get(id) ?? []), result.cpuRatio.summary.median]);
       }
       return result;
     });
@@ -176,6 +208,7 @@ function assemble(
     label: ARM_LABELS[arm],
     geomeanRatio: geomean(medians),
     worstCellRatio: Math.min(...medians),
+    geomeanCpuRatio: geomean(cpuRatios.get(arm) ?? []),
   }));
   return { settings: s, cells: out, headline };
 }
