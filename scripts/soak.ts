@@ -4,6 +4,7 @@
 // Prints a JSON summary on stdout (progress on stderr); exits 1 if anything failed, was lost or
 // was duplicated, or a connection was evicted.
 // Run: npx tsx scripts/soak.ts [--minutes 30] [--token-lifetime 2] [--refresh-ratio 0.5]
+//      [--heap-snapshots DIR]
 // (how to run it and what it checks: docs/soak.md)
 
 import { startEmulator } from '@entra-redis/emulator';
@@ -14,7 +15,7 @@ import type { Redis as IORedis } from 'ioredis';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
+import { setFlagsFromString, writeHeapSnapshot } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { createClient as createNodeRedis } from 'redis';
 
@@ -36,6 +37,14 @@ const TOKEN_LIFETIME_SEC = arg('token-lifetime', 2);
  */
 const REFRESH_RATIO = arg('refresh-ratio', 0.5);
 if (REFRESH_RATIO >= 1) throw new Error('--refresh-ratio must be below 1');
+/** Where to write heap snapshots after the warm-up and at the end (compare: heap-diff.ts). */
+const SNAPSHOT_DIR = (() => {
+  const i = process.argv.indexOf('--heap-snapshots');
+  if (i < 0) return undefined;
+  const dir = process.argv[i + 1];
+  if (!dir || dir.startsWith('--')) throw new Error('--heap-snapshots needs a directory');
+  return dir;
+})();
 const WARMUP_MS = Math.min(60_000, (MINUTES * 60_000) / 10);
 /** Above the number of iterations of the fastest loop (one per 20 ms). */
 const MAX_SEQ = Math.ceil((MINUTES * 60_000) / 20 / 8) * 8 + 8;
@@ -224,6 +233,14 @@ function figures(client: string, c: Counters) {
 
 const round = (x: number): number => Math.round(x * 10) / 10;
 const mb = (bytes: number): number => round(bytes / 1048576);
+/** Writes a heap snapshot after a full GC when `--heap-snapshots` was given (stalls for seconds). */
+function snapshot(name: string, rotations: number): void {
+  if (!SNAPSHOT_DIR) return;
+  gc();
+  const file = writeHeapSnapshot(join(SNAPSHOT_DIR, `soak-${name}.heapsnapshot`));
+  console.error(`[soak] heap snapshot after ${rotations} rotations: ${file}`);
+}
+
 function memory(): { rssMb: number; heapUsedMb: number } {
   gc();
   const m = process.memoryUsage();
@@ -285,7 +302,10 @@ async function main(): Promise<void> {
   let warmed = false;
   while (Date.now() < endAt) {
     await sleep(Math.min(60_000, Math.max(0, endAt - Date.now())));
-    if (!warmed && Date.now() - startedAt >= WARMUP_MS) [memWarm, warmed] = [memory(), true];
+    if (!warmed && Date.now() - startedAt >= WARMUP_MS) {
+      [memWarm, warmed] = [memory(), true];
+      snapshot('after-warmup', rotations);
+    }
     const s = emulator.stats().redis;
     const ok = runs.reduce((n, r) => n + r.c.ok, 0);
     const failed = runs.reduce((n, r) => n + r.c.failed, 0);
@@ -294,6 +314,7 @@ async function main(): Promise<void> {
       `[soak] ${min} min rotations=${rotations} ok=${ok} failed=${failed} evictions=${s.evictions} ${JSON.stringify(memory())} ${JSON.stringify(resources())}`,
     );
   }
+  snapshot('end', rotations);
   phase = 'drain';
   console.error('[soak] draining');
   // Draining and closing are bounded; if a step hangs, say which and exit 3.

@@ -1,0 +1,90 @@
+// What grew between two V8 heap snapshots (from `--heap-snapshots` of scripts/soak.ts, or
+// `v8.writeHeapSnapshot()`, or Chrome DevTools): node counts and self sizes by type and name
+// (constructor name for objects, function name for closures and code), largest growth first.
+// Compiled code ("code" rows) grows while the JIT warms up; a leak shows as an object type whose
+// count grows with the work done (e.g. one more per token rotation).
+// Run: npx tsx scripts/heap-diff.ts BEFORE.heapsnapshot AFTER.heapsnapshot [--top 30]
+// (large snapshots: NODE_OPTIONS=--max-old-space-size=8192)
+
+import { readFileSync } from 'node:fs';
+
+interface HeapSnapshotFile {
+  snapshot: { meta: { node_fields: string[]; node_types: [string[], ...unknown[]] } };
+  nodes: number[];
+  strings: string[];
+}
+
+/** Count and total self size of the nodes of one type and name. */
+type Tally = { count: number; bytes: number };
+
+const STRING_TYPES = new Set(['string', 'concatenated string', 'sliced string']);
+
+function tallies(path: string): Map<string, Tally> {
+  const file = JSON.parse(readFileSync(path, 'utf8')) as HeapSnapshotFile;
+  const fields = file.snapshot.meta.node_fields;
+  const types = file.snapshot.meta.node_types[0];
+  const width = fields.length;
+  const [typeAt, nameAt, sizeAt] = ['type', 'name', 'self_size'].map((f) => fields.indexOf(f));
+  const out = new Map<string, Tally>();
+  const { nodes, strings } = file;
+  for (let i = 0; i < nodes.length; i += width) {
+    const type = types[nodes[i + typeAt!]!]!;
+    // A string's name is its content: group strings by type only (and never print content).
+    const name = STRING_TYPES.has(type) ? '' : strings[nodes[i + nameAt!]!]!.slice(0, 80);
+    const key = `${type}: ${name}`;
+    const tally = out.get(key) ?? { count: 0, bytes: 0 };
+    tally.count += 1;
+    tally.bytes += nodes[i + sizeAt!]!;
+    out.set(key, tally);
+  }
+  return out;
+}
+
+const [beforePath, afterPath] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const topIndex = process.argv.indexOf('--top');
+const top = topIndex > 0 ? Number(process.argv[topIndex + 1]) : 30;
+if (!beforePath || !afterPath || !(top > 0)) {
+  console.error(
+    'usage: npx tsx scripts/heap-diff.ts BEFORE.heapsnapshot AFTER.heapsnapshot [--top N]',
+  );
+  process.exit(2);
+}
+const before = tallies(beforePath);
+const after = tallies(afterPath);
+const rows = [...new Set([...before.keys(), ...after.keys()])].map((key) => {
+  const a = before.get(key) ?? { count: 0, bytes: 0 };
+  const b = after.get(key) ?? { count: 0, bytes: 0 };
+  return { key, count: b.count - a.count, bytes: b.bytes - a.bytes, now: b.count };
+});
+const total = (pick: (r: (typeof rows)[number]) => number, filter: (k: string) => boolean) =>
+  rows.filter((r) => filter(r.key)).reduce((n, r) => n + pick(r), 0);
+const isCode = (key: string): boolean => key.startsWith('code:') || key.startsWith('hidden:');
+console.log(
+  `self size: ${total(
+    (r) => r.bytes,
+    () => true,
+  )} bytes more ` +
+    `(compiled code and V8 internals: ${total((r) => r.bytes, isCode)}; ` +
+    `everything else: ${total(
+      (r) => r.bytes,
+      (k) => !isCode(k),
+    )})`,
+);
+const print = (title: string, sorted: typeof rows): void => {
+  console.log(
+    `\n${title}\n${'bytes'.padStart(10)} ${'count'.padStart(8)} ${'now'.padStart(8)}  type: name`,
+  );
+  for (const r of sorted.slice(0, top)) {
+    console.log(
+      `${String(r.bytes).padStart(10)} ${String(r.count).padStart(8)} ${String(r.now).padStart(8)}  ${r.key}`,
+    );
+  }
+};
+print(
+  'largest growth in bytes',
+  [...rows].sort((x, y) => y.bytes - x.bytes),
+);
+print(
+  'largest growth in count, other than code and V8 internals',
+  rows.filter((r) => !isCode(r.key)).sort((x, y) => y.count - x.count),
+);
