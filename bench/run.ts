@@ -4,7 +4,7 @@
 // Flags: --smoke (seconds-long, tiny counts), --only <section>[,<section>], --out <dir>.
 // See bench/README.md.
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { reexecWithBuiltPackages } from '../scripts/built-packages.js';
 import { ARM_IDS } from './lib/arms.js';
 import { EmulatorLink } from './lib/emulator-link.js';
 import { fdLimit, gitRevision, machineInfo, packageVersions } from './lib/machine.js';
@@ -25,31 +25,6 @@ function shLimit(args: string): number | undefined {
   const probe = spawnSync('sh', ['-c', `${args} 2>/dev/null && ulimit -n`], { encoding: 'utf8' });
   const value = Number(probe.stdout.trim());
   return probe.status === 0 && Number.isFinite(value) ? value : undefined;
-}
-
-/** tsx's config for the bench: no `paths`, so the packages resolve to their build. */
-const BENCH_TSCONFIG = fileURLToPath(new URL('./tsconfig.json', import.meta.url));
-
-/**
- * Re-runs this script with the packages loaded from their build (`dist`, rebuilt first if a
- * source is newer), which is what users install. Under the root tsconfig, tsx maps
- * `entra-redis` to its sources through `paths` and transpiles them keeping function names:
- * every closure created at run time then gets its own `name` property, which added about 3 KB
- * of heap per node-redis connection to the entra-redis arms (the other arms load built code).
- */
-function reexecWithBuiltPackages(): void {
-  if (process.env.TSX_TSCONFIG_PATH === BENCH_TSCONFIG) return;
-  const ready = spawnSync(
-    process.execPath,
-    [fileURLToPath(new URL('../scripts/ensure-ready.mjs', import.meta.url))],
-    { stdio: 'inherit' },
-  );
-  if (ready.status !== 0) process.exit(ready.status ?? 1);
-  const result = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-    stdio: 'inherit',
-    env: { ...process.env, TSX_TSCONFIG_PATH: BENCH_TSCONFIG },
-  });
-  process.exit(result.status ?? 1);
 }
 
 /**

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { setFlagsFromString, writeHeapSnapshot } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { createClient as createNodeRedis } from 'redis';
+import { reexecWithBuiltPackages } from './built-packages.js';
 
 type NodeRedis = ReturnType<typeof createNodeRedis>;
 
@@ -248,6 +249,7 @@ function memory(): { rssMb: number; heapUsedMb: number } {
 }
 
 async function main(): Promise<void> {
+  reexecWithBuiltPackages();
   const stateDir = await mkdtemp(join(tmpdir(), 'entra-redis-soak-'));
   const emulator = await startEmulator({ tokenLifetimeSec: TOKEN_LIFETIME_SEC, stateDir });
   const source = new TokenSource({
