@@ -7,8 +7,10 @@
 
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { startRedisFront } from '../packages/emulator/src/redis-front/index.js';
-import { startRedisServer } from '../packages/emulator/src/redis-server.js';
+import { startRedisFront, startRedisServer } from '@entra-redis/emulator';
+import { reexecWithBuiltPackages } from '../scripts/built-packages.js';
+
+reexecWithBuiltPackages(); // the front as built, not its sources as tsx transpiles them
 
 const run = promisify(execFile);
 const arg = (name: string, fallback: number): number => {
