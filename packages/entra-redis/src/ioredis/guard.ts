@@ -367,11 +367,10 @@ export class ConnectionGuard implements BlockingHost {
    * A QUIT whose connection closed before its OK was read (the server, a proxy or a RESP2
    * handoff closed it a moment earlier): the client ended as asked, so `quit()` resolves 'OK'
    * as ioredis's own quit of an unwritable connection does, instead of rejecting with
-   * "Connection is closed." during an application's shutdown.
+   * "Connection is closed." during an application's shutdown. Only QUITs' `reject` calls it.
    */
   #quitDone(command: IORedisCommandLike, error: Error): boolean {
     if (error?.message !== CLOSED || this.#redis.status !== 'end') return false;
-    if (command.name.toLowerCase() !== 'quit') return false;
     command.resolve(Buffer.from('OK'));
     return true;
   }
