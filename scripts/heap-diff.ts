@@ -56,19 +56,12 @@ const rows = [...new Set([...before.keys(), ...after.keys()])].map((key) => {
   const b = after.get(key) ?? { count: 0, bytes: 0 };
   return { key, count: b.count - a.count, bytes: b.bytes - a.bytes, now: b.count };
 });
-const total = (pick: (r: (typeof rows)[number]) => number, filter: (k: string) => boolean) =>
-  rows.filter((r) => filter(r.key)).reduce((n, r) => n + pick(r), 0);
 const isCode = (key: string): boolean => key.startsWith('code:') || key.startsWith('hidden:');
+const bytesWhere = (keep: (key: string) => boolean): number =>
+  rows.filter((r) => keep(r.key)).reduce((n, r) => n + r.bytes, 0);
 console.log(
-  `self size: ${total(
-    (r) => r.bytes,
-    () => true,
-  )} bytes more ` +
-    `(compiled code and V8 internals: ${total((r) => r.bytes, isCode)}; ` +
-    `everything else: ${total(
-      (r) => r.bytes,
-      (k) => !isCode(k),
-    )})`,
+  `self size: ${bytesWhere(() => true)} bytes more (compiled code and V8 internals: ` +
+    `${bytesWhere(isCode)}; everything else: ${bytesWhere((k) => !isCode(k))})`,
 );
 const print = (title: string, sorted: typeof rows): void => {
   console.log(

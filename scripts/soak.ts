@@ -234,10 +234,12 @@ function figures(client: string, c: Counters) {
 
 const round = (x: number): number => Math.round(x * 10) / 10;
 const mb = (bytes: number): number => round(bytes / 1048576);
-/** Writes a heap snapshot after a full GC when `--heap-snapshots` was given (stalls for seconds). */
+/**
+ * Writes a heap snapshot when `--heap-snapshots` was given (V8 collects all garbage first; stalls
+ * for seconds).
+ */
 function snapshot(name: string, rotations: number): void {
   if (!SNAPSHOT_DIR) return;
-  gc();
   const file = writeHeapSnapshot(join(SNAPSHOT_DIR, `soak-${name}.heapsnapshot`));
   console.error(`[soak] heap snapshot after ${rotations} rotations: ${file}`);
 }

@@ -166,49 +166,54 @@ async function measure(
   return { opsPerSec: ops / seconds, cpuUsPerOp: (cpu.user + cpu.system) / Math.max(1, ops) };
 }
 
+/** Per-round ratios of `values` to `baseline` (same rounds), with their summary. */
+function versus(values: number[], baseline: number[]): { perRound: number[]; summary: Summary } {
+  const perRound = pairedRatios(values, baseline);
+  return { perRound, summary: summarize(perRound) };
+}
+
 function assemble(
   s: Settings['hotPath'],
   cells: Array<{ client: Client; op: Op; mode: HotMode }>,
   samples: Map<string, Measured[]>,
 ): HotPathResult {
-  const ratios = new Map<ArmId, number[]>();
-  const cpuRatios = new Map<ArmId, number[]>();
+  /** Per compared arm: the median ratio of each cell, throughput and client CPU. */
+  const medians = new Map<ArmId, { ops: number[]; cpu: number[] }>();
   const out: HotCell[] = cells.map((cell) => {
     const ids = ARMS_BY_CLIENT[cell.client];
-    const get = (id: ArmId): Measured[] =>
-      samples.get(`${cell.client}/${cell.op}/${cell.mode}/${id}`) ?? [];
-    const baseline = get(ids[0]!);
-    const baseOps = baseline.map((m) => m.opsPerSec);
-    const baseCpu = baseline.map((m) => m.cpuUsPerOp);
+    const series = (id: ArmId): { ops: number[]; cpu: number[] } => {
+      const measured = samples.get(`${cell.client}/${cell.op}/${cell.mode}/${id}`) ?? [];
+      return { ops: measured.map((m) => m.opsPerSec), cpu: measured.map((m) => m.cpuUsPerOp) };
+    };
+    const baseline = series(ids[0]!);
     const arms = ids.map((id, i): HotArmResult => {
-      const opsPerSec = get(id).map((m) => m.opsPerSec);
-      const cpuUsPerOp = get(id).map((m) => m.cpuUsPerOp);
+      const { ops, cpu } = series(id);
       const result: HotArmResult = {
         arm: id,
         label: ARM_LABELS[id],
-        opsPerSec,
-        summary: summarize(opsPerSec),
-        cpuUsPerOp,
-        cpuSummary: summarize(cpuUsPerOp),
+        opsPerSec: ops,
+        summary: summarize(ops),
+        cpuUsPerOp: cpu,
+        cpuSummary: summarize(cpu),
       };
       if (i > 0) {
-        const perRound = pairedRatios(opsPerSec, baseOps);
-        result.ratio = { perRound, summary: summarize(perRound) };
-        ratios.set(id, [...(ratios.get(id) ?? []), result.ratio.summary.median]);
-        const cpuPerRound = pairedRatios(cpuUsPerOp, baseCpu);
-        result.cpuRatio = { perRound: cpuPerRound, summary: summarize(cpuPerRound) };
-        cpuRatios.set(id, [...(cpuRatios.get(id) ?? []), result.cpuRatio.summary.median]);
+        result.ratio = versus(ops, baseline.ops);
+        result.cpuRatio = versus(cpu, baseline.cpu);
+        const m = medians.get(id) ?? { ops: [], cpu: [] };
+        m.ops.push(result.ratio.summary.median);
+        m.cpu.push(result.cpuRatio.summary.median);
+        medians.set(id, m);
       }
       return result;
     });
     return { ...cell, arms };
   });
-  const headline = [...ratios].map(([arm, medians]) => ({
+  const headline = [...medians].map(([arm, m]) => ({
     arm,
     label: ARM_LABELS[arm],
-    geomeanRatio: geomean(medians),
-    worstCellRatio: Math.min(...medians),
-    geomeanCpuRatio: geomean(cpuRatios.get(arm) ?? []),
+    geomeanRatio: geomean(m.ops),
+    worstCellRatio: Math.min(...m.ops),
+    geomeanCpuRatio: geomean(m.cpu),
   }));
   return { settings: s, cells: out, headline };
 }
