@@ -15,6 +15,12 @@ import type { AccessCheck, RedisFrontEventMap, RedisFrontStats } from './types.j
 const FLUSH_TIMEOUT_MS = 1_000;
 /** Size of the buffer redis-server's replies are read into (Node's default read size). */
 const READ_BUFFER_BYTES = 64 * 1024;
+/**
+ * Reply bytes up to this size are copied out of the read buffer (into Node's buffer pool) when
+ * the client write would hold them, so the read buffer stays reusable; larger ones are written
+ * as they are and the next read gets a new buffer. Buffer.from uses the pool below 4 KB.
+ */
+const COPY_OUT_MAX_BYTES = 4 * 1024 - 1;
 
 /** What a connection needs from its front end. */
 export interface ConnectionContext {
@@ -68,6 +74,8 @@ export class FrontConnection implements AuthHost, ReplyOwner, FrameSink {
   private written = 0;
   /** Reused for upstream reads while nothing written to the client still references it. */
   private readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  /** True when a client write still pending holds part of `readBuffer`. */
+  private readBufferHeld = false;
 
   constructor(
     readonly ctx: ConnectionContext,
@@ -196,21 +204,42 @@ export class FrontConnection implements AuthHost, ReplyOwner, FrameSink {
   }
 
   /**
-   * The buffer for the next upstream read: a new one while a client write still holds it. Per
-   * connection, not shared by all: Node asks for the next read's buffer at the end of the
-   * previous read, so every idle connection would hold the shared buffer and overwrite it
-   * under a write that another connection left pending (tried; the test of a slow plaintext
-   * reader in redis-front-lifecycle.test.ts caught it).
+   * Writes reply bytes that are a view of `readBuffer`. A write that does not finish at once
+   * keeps what it was given: a TLS write always does (it completes after encryption, later in
+   * the event loop), a plaintext one when the socket is already backed up. Small replies (AUTH's
+   * `+OK`, a GET) are then copied, which costs less than a new 64 KB read buffer and the garbage
+   * collection it brings on every read of every TLS connection.
+   */
+  private writeClientView(view: Buffer): void {
+    if (this.isClosed || view.length === 0) return;
+    const client = this.client;
+    if ((this.tls || client.writableLength > 0) && view.length <= COPY_OUT_MAX_BYTES) {
+      this.writeClient(Buffer.from(view));
+      return;
+    }
+    this.writeClient(view);
+    if (client.writableLength > 0) this.readBufferHeld = true;
+  }
+
+  /**
+   * The buffer for the next upstream read: a new one while a client write still holds the
+   * current one. Per connection, not shared by all: Node asks for the next read's buffer at the
+   * end of the previous read, so every idle connection would hold the shared buffer and
+   * overwrite it under a write that another connection left pending (tried; the test of a slow
+   * plaintext reader in redis-front-lifecycle.test.ts caught it).
    */
   private nextReadBuffer(): Buffer {
-    if (this.client.writableLength > 0) this.readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+    if (this.readBufferHeld) {
+      this.readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+      this.readBufferHeld = false;
+    }
     return this.readBuffer;
   }
 
   private onUpstreamData(chunk: Buffer): void {
     if (this.isClosed) return;
     if (this.tracker.monitor) {
-      this.writeClient(chunk);
+      this.writeClientView(chunk);
       return;
     }
     this.chunk = chunk;
@@ -224,7 +253,7 @@ export class FrontConnection implements AuthHost, ReplyOwner, FrameSink {
       this.chunk = null;
     }
     const from = this.written;
-    if (from < chunk.length) this.writeClient(from === 0 ? chunk : chunk.subarray(from));
+    if (from < chunk.length) this.writeClientView(from === 0 ? chunk : chunk.subarray(from));
   }
 
   /** @internal A reply frame ended at `end` in the chunk being scanned. */
@@ -233,7 +262,7 @@ export class FrontConnection implements AuthHost, ReplyOwner, FrameSink {
     tracker.frame(info);
     if (tracker.monitor) this.scanner.stopped = true; // the rest is forwarded verbatim
     if (tracker.localDue) {
-      this.writeClient(this.chunk!.subarray(this.written, end));
+      this.writeClientView(this.chunk!.subarray(this.written, end));
       this.written = end;
       this.drainLocals();
     }
