@@ -7,7 +7,7 @@ import * as redis5 from 'redis5';
 import { respOf } from '../src/node-redis/internals.js';
 import type { RedisModuleLike } from 'entra-redis/node-redis';
 import { inspect } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   NODE_REDIS_VARIANTS,
   nodeRedisClient,
@@ -275,6 +275,38 @@ describe('entra-redis/node-redis against the emulator', () => {
     c.destroy();
     await source.close();
   }, 30_000);
+
+  it.each(VARIANTS)(
+    '$name: a re-AUTH arms no per-command timer (node-redis 6 arms one per command by default)',
+    async (variant) => {
+      const source = env.tokenSource();
+      const c = client(source, variant);
+      await c.connect();
+      const before = env.emulator.stats().redis;
+      // Timers armed by node-redis's command queue (the identity layer may arm its own).
+      let armed = 0;
+      const timeout = AbortSignal.timeout.bind(AbortSignal);
+      const timers = vi.spyOn(AbortSignal, 'timeout').mockImplementation((ms) => {
+        if (/commands-queue/.test(new Error().stack ?? '')) armed += 1;
+        return timeout(ms);
+      });
+      try {
+        await waitFor(
+          () => env.emulator.stats().redis.reauthOk > before.reauthOk,
+          10_000,
+          'a re-AUTH answered',
+        );
+        expect(armed).toBe(0);
+        await c.get('reauth-timer:missing'); // the app's own commands keep theirs
+        expect(armed).toBe(variant.module === redis5 ? 0 : 1); // redis 5: no default timeout
+      } finally {
+        timers.mockRestore();
+      }
+      expect(env.emulator.stats().redis.reauthFailed - before.reauthFailed).toBe(0);
+      await c.close();
+      await source.close();
+    },
+  );
 
   it('a principal without an access policy fails with AUTH_REFUSED naming its oid', async () => {
     const { emulator } = env;
