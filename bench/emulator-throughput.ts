@@ -2,10 +2,14 @@
 // (plaintext both, same client: redis-benchmark -P 16). Interleaved runs; median; ratio. The front
 // runs in this process, so its CPU time per request is reported too (the figure to improve: on a
 // 2-core machine the client, redis-server and the front compete for the same cores).
+// A third arm is a bare Node.js proxy (`socket.pipe()` both ways to the same unix socket, no
+// parsing, no AUTH handling): the least any proxy written in Node.js costs here, so the
+// front-to-bare ratio is what the front end's own work costs on top.
 // One warm-up round (the front's JIT, redis-server's allocator) is run first and not counted.
 // Run: node --import tsx bench/emulator-throughput.ts [--rounds 7] [--requests 1000000]
 
 import { execFile } from 'node:child_process';
+import net from 'node:net';
 import { promisify } from 'node:util';
 import { startRedisFront, startRedisServer } from '@entra-redis/emulator';
 import { reexecWithBuiltPackages } from '../scripts/built-packages.js';
@@ -81,14 +85,28 @@ const front = await startRedisFront({
       ? { ok: true, oid, expiresAtMs: Date.now() + 3_600_000, policy: 'Data Owner' }
       : { ok: false, reason: 'bad credentials' },
 });
+const bare = net.createServer((client) => {
+  client.setNoDelay(true);
+  const upstream = net.connect({ path: server.socketPath });
+  client.pipe(upstream).pipe(client);
+  client.on('error', () => upstream.destroy());
+  upstream.on('error', () => client.destroy());
+});
+await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
+const barePort = (bare.address() as net.AddressInfo).port;
 const results = {
   direct: { SET: [] as number[], GET: [] as number[] },
   front: { SET: [] as number[], GET: [] as number[] },
+  bare: { SET: [] as number[], GET: [] as number[] },
   frontCpuNsPerRequest: [] as number[],
+  bareCpuNsPerRequest: [] as number[],
 };
+const cpuNsPerRequest = (cpu: NodeJS.CpuUsage): number =>
+  ((cpu.user + cpu.system) * 1000) / (2 * REQUESTS);
 try {
   await benchmark(server.port, 'default', server.adminPassword); // warm-up, not counted
   await benchmark(front.plainPort!, oid, 'bench-token');
+  await benchmark(barePort, 'default', server.adminPassword);
   for (let round = 1; round <= ROUNDS; round++) {
     // Alternate which goes first, so a drift in the machine's load does not favour one side.
     const direct = (): Promise<Record<string, number>> =>
@@ -98,24 +116,36 @@ try {
       const f = await benchmark(front.plainPort!, oid, 'bench-token');
       return { f, cpu: process.cpuUsage(cpuBefore) };
     };
+    const viaBare = async (): Promise<{ b: Record<string, number>; cpu: NodeJS.CpuUsage }> => {
+      const cpuBefore = process.cpuUsage();
+      const b = await benchmark(barePort, 'default', server.adminPassword);
+      return { b, cpu: process.cpuUsage(cpuBefore) };
+    };
     let d: Record<string, number>;
     let measured: { f: Record<string, number>; cpu: NodeJS.CpuUsage };
+    let reference: { b: Record<string, number>; cpu: NodeJS.CpuUsage };
     if (round % 2) {
       d = await direct();
       measured = await viaFront();
+      reference = await viaBare();
     } else {
+      reference = await viaBare();
       measured = await viaFront();
       d = await direct();
     }
     const { f, cpu } = measured;
-    const frontCpuNs = ((cpu.user + cpu.system) * 1000) / (2 * REQUESTS);
+    const { b } = reference;
+    const frontCpuNs = cpuNsPerRequest(cpu);
+    const bareCpuNs = cpuNsPerRequest(reference.cpu);
     results.frontCpuNsPerRequest.push(Math.round(frontCpuNs));
+    results.bareCpuNsPerRequest.push(Math.round(bareCpuNs));
     for (const op of ['SET', 'GET'] as const) {
       results.direct[op].push(d[op]!);
       results.front[op].push(f[op]!);
+      results.bare[op].push(b[op]!);
     }
     console.log(
-      `round ${round}: direct SET ${d.SET} GET ${d.GET} | front SET ${f.SET} GET ${f.GET} (requests/s), front CPU ${frontCpuNs.toFixed(0)} ns/request (${Math.round((100 * cpu.system) / (cpu.user + cpu.system))}% in the kernel)`,
+      `round ${round}: direct SET ${d.SET} GET ${d.GET} | front SET ${f.SET} GET ${f.GET} | bare proxy SET ${b.SET} GET ${b.GET} (requests/s); CPU ns/request front ${frontCpuNs.toFixed(0)} (${Math.round((100 * cpu.system) / (cpu.user + cpu.system))}% in the kernel), bare proxy ${bareCpuNs.toFixed(0)}`,
     );
   }
   let ok = true;
@@ -126,16 +156,21 @@ try {
     const perRound = results.front[op].map((f, i) => f / results.direct[op][i]!);
     const ratio = median(perRound);
     ok &&= ratio >= TARGET_RATIO;
+    const bareRatio = median(results.bare[op].map((x, i) => x / results.direct[op][i]!));
+    const frontToBare = median(results.front[op].map((f, i) => f / results.bare[op][i]!));
     console.log(
-      `${op}: median direct ${direct.toFixed(0)}/s, via front ${viaFront.toFixed(0)}/s, ratio ${ratio.toFixed(2)} (median of rounds; ${Math.min(...perRound).toFixed(2)}–${Math.max(...perRound).toFixed(2)}; target >= ${TARGET_RATIO})`,
+      `${op}: median direct ${direct.toFixed(0)}/s, via front ${viaFront.toFixed(0)}/s, ratio ${ratio.toFixed(2)} (median of rounds; ${Math.min(...perRound).toFixed(2)}–${Math.max(...perRound).toFixed(2)}; target >= ${TARGET_RATIO}); bare proxy ${bareRatio.toFixed(2)} of direct, front ${frontToBare.toFixed(2)} of bare proxy`,
     );
   }
-  console.log(`front CPU: median ${median(results.frontCpuNsPerRequest)} ns/request`);
+  console.log(
+    `CPU per request: front ${median(results.frontCpuNsPerRequest)} ns, bare proxy ${median(results.bareCpuNsPerRequest)} ns (medians)`,
+  );
   console.log(
     JSON.stringify({ rounds: ROUNDS, requests: REQUESTS, pipeline: 16, clients: CLIENTS, results }),
   );
   process.exitCode = ok ? 0 : 1;
 } finally {
+  bare.close();
   await front.close();
   await server.stop();
 }
