@@ -90,9 +90,10 @@ describe('redis front: faults and lifecycle', () => {
 });
 
 describe('redis front: replies read into reused buffers', () => {
-  // A client write that has not finished holds what it was given (a TLS write always finishes
-  // later): the front then leaves a large reply in its read buffer and reads on into a new one,
-  // and copies a small reply out. redis-front-read-buffer.test.ts checks each case on its own.
+  // A client write that has not finished may hold what it was given (a TLS write reports itself
+  // unfinished until later in the event loop): the front then leaves a large reply in its read
+  // buffer and reads on into a new one, and copies a small reply out.
+  // redis-front-read-buffer.test.ts checks each case on its own.
   it.each(['plaintext', 'TLS'] as const)(
     'large and small replies to a %s client that stops reading stay intact while other connections are served',
     async (transport) => {

@@ -204,11 +204,12 @@ export class FrontConnection implements AuthHost, ReplyOwner, FrameSink {
   }
 
   /**
-   * Writes reply bytes that are a view of `readBuffer`. A write that does not finish at once
-   * keeps what it was given: a TLS write always does (it completes after encryption, later in
-   * the event loop), a plaintext one when the socket is already backed up. Small replies (AUTH's
-   * `+OK`, a GET) are then copied, which costs less than a new 64 KB read buffer and the garbage
-   * collection it brings on every read of every TLS connection.
+   * Writes reply bytes that are a view of `readBuffer`. A plaintext write that cannot finish at
+   * once keeps what it was given; a TLS write reports itself pending until later in the event
+   * loop (`writableLength > 0`), although Node has encrypted the bytes by then (an internal
+   * behaviour, not relied on). In both cases small replies (AUTH's `+OK`, a GET) are copied,
+   * which costs less than a new 64 KB read buffer and the garbage collection it brings on every
+   * read of every TLS connection.
    */
   private writeClientView(view: Buffer): void {
     if (this.isClosed || view.length === 0) return;
