@@ -157,6 +157,31 @@ describe.each([VARIANTS[0]!, VARIANTS[2]!])('ioredis resilience: $name', (varian
     await base.quit();
   });
 
+  it('quit() or disconnect() of a client that never connected ends it without opening a connection', async () => {
+    const source = env.tokenSource();
+    const base = await connect(env, variant, source);
+    const before = env.emulator.stats().redis.connectionsTotal;
+    const lazy = await connect(env, variant, source, { lazyConnect: true });
+    const duplicate = base.duplicate({ lazyConnect: true }) as AnyRedis;
+    duplicate.on('error', () => {});
+    const connecting = await connect(env, variant, source, { lazyConnect: true });
+    // quit() of a client in 'wait' starts a connect and disconnects at once (every ioredis
+    // Cluster node is such a client until first used); so does connect() then disconnect().
+    expect(await lazy.quit()).toBe('OK');
+    expect(await duplicate.quit()).toBe('OK');
+    const connected = connecting.connect().then(
+      () => 'connected',
+      (e: Error) => e.message,
+    );
+    connecting.disconnect();
+    expect(await connected).toBe('Connection is closed.');
+    await sleep(300); // a socket opened by mistake would have reached the front end by now
+    expect([lazy.status, duplicate.status, connecting.status]).toEqual(['end', 'end', 'end']);
+    expect(env.emulator.stats().redis.connectionsTotal).toBe(before);
+    await base.quit();
+    await waitFor(() => source.listenerCount('credentials') === 0, 2_000, 'no listener left');
+  });
+
   it('quit() whose connection drops before the OK is read resolves (the client ended as asked)', async () => {
     const source = env.tokenSource();
     const base = await connect(env, variant, source);

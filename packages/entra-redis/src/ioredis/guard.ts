@@ -55,6 +55,8 @@ export class ConnectionGuard implements BlockingHost {
   #pendingReauth = false;
   #rotating: Promise<void> | undefined;
   #gateCancel: ((error: Error) => void) | undefined;
+  /** Counts the connector's `disconnect()` calls: a connect gated past one must not open. */
+  #disconnects = 0;
   #installed = true;
 
   readonly #registry: Set<ConnectionGuard>;
@@ -99,10 +101,19 @@ export class ConnectionGuard implements BlockingHost {
       const connector = this.#connector;
       const origConnect = this.#origConnect;
       const origDisconnect = this.#origDisconnect;
-      connector.connect = (emit: unknown) =>
-        this.#gate().then(() => origConnect.call(connector, emit));
+      // ioredis's own connector opens its socket a tick after `connect()` unless `disconnect()`
+      // came in between (quit() of a client that never connected: lazyConnect, every Cluster
+      // node). The gate makes that gap longer, so a disconnect meanwhile is honoured here.
+      connector.connect = (emit: unknown) => {
+        const disconnects = this.#disconnects;
+        return this.#gate().then(() => {
+          if (this.#disconnects !== disconnects) throw new Error(CLOSED);
+          return origConnect.call(connector, emit);
+        });
+      };
       connector.disconnect = () => {
         const redis = this.#redis;
+        this.#disconnects++;
         if (redis.manuallyClosing) this.#gateCancel?.(new Error(CLOSED));
         origDisconnect.call(connector);
         if (redis.manuallyClosing && redis.status === 'reconnecting' && !redis.reconnectTimeout) {
