@@ -3,12 +3,13 @@
 // side, keys on every shard, classic and sharded pub/sub, a slot migration and a failover.
 import type { TokenSource } from 'entra-redis';
 import { createCluster, type IORedisClusterConstructor } from 'entra-redis/ioredis';
+import { inspect } from 'node:util';
 import { Cluster } from 'ioredis';
 import { Cluster as Cluster5 } from 'ioredis5';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterUnderTest } from './cluster-fixture.js';
 import { clusterScenario, type ClusterEnv } from './cluster-scenario.js';
-import { startTestEmulator } from './helpers/emulator.js';
+import { sleep, startTestEmulator, waitFor } from './helpers/emulator.js';
 
 const VARIANTS = [
   { label: 'ioredis 6 cluster (RESP3)', Class: Cluster as IORedisClusterConstructor<Cluster> },
@@ -76,6 +77,37 @@ describe('entra-redis/ioredis createCluster against a 3-shard emulated cluster',
       VARIANTS.map((variant) => underTest(env, source, variant)),
     );
   }, 90_000);
+
+  it.each(VARIANTS)(
+    '$label: quit() ends every node, used or not, leaving no connection; inspect shows no token',
+    async (variant) => {
+      const source = env.tokenSource();
+      const cluster = await createCluster(
+        env.emulator.cluster!.rootNodes,
+        { tokenSource: source, redisOptions: { tls: { ca: env.emulator.caCertPem } } },
+        variant.Class,
+      );
+      cluster.on('error', () => undefined);
+      const copy = cluster.duplicate();
+      copy.on('error', () => undefined);
+      await cluster.set('k', 'v');
+      const token = (await source.getCredentials()).password;
+      for (const shown of [cluster, copy]) {
+        const text = inspect(shown, { depth: 10 }) + inspect(shown, { showHidden: true });
+        expect(text).toMatch(/^Cluster /);
+        expect(text.includes(token), 'the token').toBe(false);
+      }
+      const nodes = cluster.nodes('all');
+      // Replicas and the subscriber's node are lazy: never connected before the quit.
+      expect(nodes.map((n) => n.status)).toContain('wait');
+      await Promise.all([cluster.quit(), copy.quit()]);
+      await sleep(300); // a node connection opened by mistake would be counted by now
+      expect(nodes.map((n) => n.status)).toEqual(nodes.map(() => 'end'));
+      expect(env.emulator.cluster!.stats().connectionsOpen).toBe(0);
+      await waitFor(() => source.listenerCount('credentials') === 0, 2_000, 'no listener left');
+      await source.close();
+    },
+  );
 
   it('refuses credentials in redisOptions, an empty node list, and plaintext to an Azure host name', async () => {
     const tokenSource = env.tokenSource();

@@ -5,6 +5,7 @@ import type { TokenSource } from '../token/token-source.js';
 import { createProtector } from './attach.js';
 import { withAzureDefaults } from './create.js';
 import { applyCredentials } from './group.js';
+import { redactInspect } from './inspect.js';
 import { bridgeWhenReplaced } from './rotation.js';
 import {
   normalizeEntraOptions,
@@ -157,6 +158,7 @@ export function attachClusterAuth(
   undo.push(
     () => c.off('+node', onNode),
     () => c.off('end', rest),
+    redactInspect(cluster, 'Cluster'),
   );
   for (const node of c.nodes('all')) protector.protect(node);
 
