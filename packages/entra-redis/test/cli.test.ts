@@ -12,7 +12,8 @@ import { defaultPort, hostKind } from '../src/cli/hosts.js';
 import { parseReply } from '../src/cli/resp.js';
 import { freePort, runCli, type CliResult } from './cli-helpers.js';
 
-const CLI = fileURLToPath(new URL('../dist/cli/index.js', import.meta.url));
+// The `entra-redis` command as npm linked it at install time (it runs the build).
+const CLI = fileURLToPath(new URL('../../../node_modules/.bin/entra-redis', import.meta.url));
 const JWT = /eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]+/;
 
 interface Stage {
@@ -81,7 +82,7 @@ function servicePrincipalArgs(clientId: string): string[] {
 
 beforeAll(async () => {
   if (!existsSync(CLI)) {
-    throw new Error(`${CLI} is missing: build the CLI first (cd /work/main && npm run build)`);
+    throw new Error(`${CLI} is missing: install the workspace first (npm ci)`);
   }
   stateDir = await mkdtemp(join(tmpdir(), 'entra-redis-cli-'));
   emulator = await startEmulator({ stateDir, redis: { plainPort: 0 } });
