@@ -2,7 +2,7 @@
 // client process needs. stdout carries only `KEY=value` lines (machine-readable); the guide
 // for humans goes to stderr.
 import { Command, InvalidArgumentError } from 'commander';
-import { rename, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { runDemo } from './demo/run.js';
 import { liveView, renderSummary } from './demo/view.js';
@@ -70,7 +70,36 @@ function guide(emulator: Emulator, options: CliOptions): string {
 }
 
 async function run(options: CliOptions): Promise<void> {
-  const emulator = await startEmulator({
+  // The env file exists while the emulator is ready: a stale one from an earlier run goes first,
+  // and it is removed again on stop, so a script can wait for it to appear.
+  if (options.envFile) await rm(options.envFile, { force: true });
+  let emulator: Emulator | undefined = undefined; // set once started; read by the signal handler
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) {
+      if (!emulator) process.exit(130); // a second signal while starting: leave now
+      return;
+    }
+    stopping = true;
+    process.stderr.write(`\n${signal}: stopping the emulator…\n`);
+    // Before it is ready: startEmulator() below sees `stopping` and closes what it started.
+    if (emulator) void shutDown(emulator);
+  };
+  const shutDown = async (running: Emulator): Promise<void> => {
+    try {
+      await running.close();
+      if (options.envFile) await rm(options.envFile, { force: true });
+      process.exit(0);
+    } catch (error) {
+      process.stderr.write(`entra-redis-emulator: error while stopping: ${String(error)}\n`);
+      process.exit(1);
+    }
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGHUP', () => stop('SIGHUP'));
+
+  emulator = await startEmulator({
     stateDir: options.stateDir,
     tokenLifetimeSec: options.tokenLifetime,
     redis: {
@@ -82,22 +111,7 @@ async function run(options: CliOptions): Promise<void> {
       ? { cluster: { shards: options.cluster, replicasPerShard: options.replicas } }
       : {}),
   });
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    process.stderr.write(`\n${signal}: stopping the emulator…\n`);
-    emulator.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        process.stderr.write(`entra-redis-emulator: error while stopping: ${String(error)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGHUP', () => stop('SIGHUP'));
+  if (stopping) return shutDown(emulator);
 
   const lines = envLines(emulator.env());
   if (options.envFile) await writeEnvFile(options.envFile, lines);

@@ -107,10 +107,14 @@ export interface Emulator {
   /**
    * The settings a client process needs, as environment variables: `AZURE_AUTHORITY_HOST`,
    * `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`, `AZURE_CLIENT_CERTIFICATE_PATH`,
-   * `AZURE_FEDERATED_TOKEN_FILE`, `IDENTITY_ENDPOINT`, `IDENTITY_HEADER`,
-   * `AZURE_POD_IDENTITY_AUTHORITY_HOST`, `NODE_EXTRA_CA_CERTS`, `REDIS_HOST`, `REDIS_PORT`,
-   * `REDIS_USERNAME` and `ENTRA_REDIS_<ROLE>_OID` / `_CLIENT_ID` for the other principals; in
-   * cluster mode also `REDIS_CLUSTER_NODES` (`127.0.0.1:<port>,…`, one per master).
+   * `IDENTITY_ENDPOINT`, `IDENTITY_HEADER`, `AZURE_POD_IDENTITY_AUTHORITY_HOST`,
+   * `NODE_EXTRA_CA_CERTS`, `REDIS_HOST`, `REDIS_PORT`, `REDIS_USERNAME`;
+   * `ENTRA_REDIS_<ROLE>_OID` / `_CLIENT_ID` / `_CLIENT_SECRET` for the other principals; and
+   * `ENTRA_REDIS_FEDERATED_TOKEN_FILE`, the app's workload identity token. That one is not
+   * `AZURE_FEDERATED_TOKEN_FILE`: with it set, `@azure/identity`'s ManagedIdentityCredential
+   * would exchange it instead of calling the managed identity endpoints (set
+   * `AZURE_FEDERATED_TOKEN_FILE` from it to act as an AKS pod). In cluster mode also
+   * `REDIS_CLUSTER_NODES` (`127.0.0.1:<port>,…`, one per master).
    */
   env(): Record<string, string>;
   /**
@@ -232,6 +236,7 @@ interface Parts {
 function assemble(parts: Parts): Emulator {
   const { tenant, config, app, identity, backend } = parts;
   const principals = otherPrincipals(config);
+  const secrets = new Map(config.servicePrincipals.map((sp) => [sp.oid, sp.secret]));
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => (closing ??= parts.stopAll());
 
@@ -242,7 +247,6 @@ function assemble(parts: Parts): Emulator {
       AZURE_CLIENT_ID: app.clientId,
       AZURE_CLIENT_SECRET: app.secret,
       AZURE_CLIENT_CERTIFICATE_PATH: parts.certificatePath,
-      AZURE_FEDERATED_TOKEN_FILE: parts.federatedTokenPath,
       IDENTITY_ENDPOINT: identity.managedIdentityEndpoint,
       IDENTITY_HEADER: identity.identityHeader,
       AZURE_POD_IDENTITY_AUTHORITY_HOST: identity.imdsEndpoint,
@@ -256,7 +260,10 @@ function assemble(parts: Parts): Emulator {
       const key = role.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
       vars[`ENTRA_REDIS_${key}_OID`] = principal.oid;
       if (principal.clientId) vars[`ENTRA_REDIS_${key}_CLIENT_ID`] = principal.clientId;
+      const secret = secrets.get(principal.oid);
+      if (secret) vars[`ENTRA_REDIS_${key}_CLIENT_SECRET`] = secret;
     }
+    vars.ENTRA_REDIS_FEDERATED_TOKEN_FILE = parts.federatedTokenPath;
     return vars;
   };
 

@@ -1,7 +1,7 @@
 import { ClientSecretCredential } from '@azure/identity';
 import { trustEmulatorCa } from '@entra-redis/emulator';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,9 +10,11 @@ import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { portRefuses } from './helpers/net.js';
 
-// The built `entra-redis-emulator` bin (npm test builds first), run through its shebang as npx
-// would run it.
-const bin = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+// The `entra-redis-emulator` command as npm linked it at install time (it runs the build, which
+// npm test makes first), run through its shebang as npx would run it.
+const bin = fileURLToPath(
+  new URL('../../../node_modules/.bin/entra-redis-emulator', import.meta.url),
+);
 
 function parseEnv(text: string): Record<string, string> {
   return Object.fromEntries(
@@ -30,7 +32,8 @@ describe('entra-redis-emulator CLI', () => {
   let exit: Promise<number | null>;
 
   beforeAll(async () => {
-    if (!existsSync(bin)) throw new Error(`${bin} is missing: run \`npm run build\` first`);
+    if (!existsSync(bin))
+      throw new Error(`${bin} is missing: install the workspace first (npm ci)`);
     dir = await mkdtemp(join(tmpdir(), 'emulator-cli-'));
     // `--env-file` right after the script name: the shebang's `node --` keeps Node 20 from
     // taking it as its own option.
@@ -84,6 +87,41 @@ describe('entra-redis-emulator CLI', () => {
     );
   });
 
+  it('a process with exactly those variables gets each identity from the real credentials', async () => {
+    const env = parseEnv(readFileSync(join(dir, 'emulator.env'), 'utf8'));
+    const script = `
+      import { ClientSecretCredential, DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
+      const e = process.env;
+      const options = { authorityHost: e.AZURE_AUTHORITY_HOST, disableInstanceDiscovery: true };
+      const oid = async (credential) => {
+        const { token } = await credential.getToken('https://redis.azure.com/.default');
+        return JSON.parse(Buffer.from(token.split('.')[1], 'base64url')).oid;
+      };
+      console.log(JSON.stringify({
+        default: await oid(new DefaultAzureCredential({ disableInstanceDiscovery: true })),
+        system: await oid(new ManagedIdentityCredential()),
+        user: await oid(new ManagedIdentityCredential({ clientId: e.ENTRA_REDIS_USER_ASSIGNED_CLIENT_ID })),
+        reader: await oid(new ClientSecretCredential(e.AZURE_TENANT_ID, e.ENTRA_REDIS_READER_CLIENT_ID, e.ENTRA_REDIS_READER_CLIENT_SECRET, options)),
+      }));`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('../../..', import.meta.url)), // resolves @azure/identity
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise((resolve) => child.once('close', resolve));
+    expect(code, err).toBe(0);
+    expect(JSON.parse(out)).toEqual({
+      default: env.REDIS_USERNAME,
+      system: env.ENTRA_REDIS_SYSTEM_ASSIGNED_OID,
+      user: env.ENTRA_REDIS_USER_ASSIGNED_OID,
+      reader: env.ENTRA_REDIS_READER_OID,
+    });
+  });
+
   it('serves a client configured only from those settings, and stops cleanly on SIGTERM', async () => {
     const env = parseEnv(readFileSync(join(dir, 'emulator.env'), 'utf8'));
     const ca = readFileSync(env.NODE_EXTRA_CA_CERTS!, 'utf8');
@@ -111,5 +149,62 @@ describe('entra-redis-emulator CLI', () => {
     expect(await exit).toBe(0);
     expect(await portRefuses(Number(env.REDIS_PORT))).toBe(true);
     expect(await portRefuses(Number(new URL(env.AZURE_AUTHORITY_HOST!).port))).toBe(true);
+    expect(existsSync(join(dir, 'emulator.env')), 'the env file, removed on stop').toBe(false);
+  });
+});
+
+/** Pids of the processes whose parent is `pid` (Linux /proc). */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // "pid (comm) state ppid ...": comm may hold spaces, so split after its closing parenthesis.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(entry));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return out;
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('entra-redis-emulator CLI stopped while starting', () => {
+  it('SIGTERM before it is ready stops the redis-server it started; a stale env file is gone at once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'emulator-cli-early-'));
+    const envFile = join(dir, 'emulator.env');
+    try {
+      writeFileSync(envFile, 'REDIS_PORT=1\n'); // left by an earlier run
+      const child = spawn(bin, ['--env-file', envFile, '--state-dir', join(dir, 'state')], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      let redis: number[] = [];
+      await expect
+        .poll(
+          () => {
+            redis = childrenOf(child.pid!);
+            return !existsSync(envFile) && redis.length > 0;
+          },
+          { timeout: 20_000, interval: 10 },
+        )
+        .toBe(true);
+      child.kill('SIGTERM');
+      expect(await exit).toBe(0);
+      expect(redis.filter(alive), 'redis-server children left running').toEqual([]);
+      expect(existsSync(envFile)).toBe(false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

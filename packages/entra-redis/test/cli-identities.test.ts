@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type CliResult } from './cli-helpers.js';
 
-const CLI = fileURLToPath(new URL('../dist/cli/index.js', import.meta.url));
+// The `entra-redis` command as npm linked it at install time (it runs the build).
+const CLI = fileURLToPath(new URL('../../../node_modules/.bin/entra-redis', import.meta.url));
 const BROWSER_SCRIPT = fileURLToPath(new URL('./fixtures/browser.mjs', import.meta.url));
 const JWT = /eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]+/;
 
@@ -57,7 +58,7 @@ function tokenDetail(report: Report): string {
 
 beforeAll(async () => {
   if (!existsSync(CLI)) {
-    throw new Error(`${CLI} is missing: build the CLI first (cd /work/main && npm run build)`);
+    throw new Error(`${CLI} is missing: install the workspace first (npm ci)`);
   }
   stateDir = await mkdtemp(join(tmpdir(), 'entra-redis-cli-id-'));
   emulator = await startEmulator({ stateDir });
@@ -107,7 +108,7 @@ describe('entra-redis check and token with each identity flow', () => {
     const env = {
       ...baseEnv(),
       AZURE_CLIENT_ID: emulator.servicePrincipal.clientId,
-      AZURE_FEDERATED_TOKEN_FILE: emulator.env().AZURE_FEDERATED_TOKEN_FILE!,
+      AZURE_FEDERATED_TOKEN_FILE: emulator.env().ENTRA_REDIS_FEDERATED_TOKEN_FILE!,
     };
     const result = await run(['token', '--json', '--auth', 'managed-identity'], env);
     expect(result.code).toBe(0);

@@ -327,7 +327,7 @@ describe('identity factories against the emulator, AUTH on its Redis over TLS', 
       {
         AZURE_TENANT_ID: env.AZURE_TENANT_ID!,
         AZURE_CLIENT_ID: env.AZURE_CLIENT_ID!,
-        AZURE_FEDERATED_TOKEN_FILE: env.AZURE_FEDERATED_TOKEN_FILE!,
+        AZURE_FEDERATED_TOKEN_FILE: env.ENTRA_REDIS_FEDERATED_TOKEN_FILE!,
       },
       async () => {
         const source = open(workloadIdentity({ ...emulator.credentialOptions() }));
@@ -491,7 +491,7 @@ describe('identity factories against the emulator, AUTH on its Redis over TLS', 
       ...tokens,
       ...emulator.tenant.config.servicePrincipals.map((p) => p.secret ?? ''),
       WRONG_SECRET,
-      readFileSync(emulator.env().AZURE_FEDERATED_TOKEN_FILE!, 'utf8').trim(),
+      readFileSync(emulator.env().ENTRA_REDIS_FEDERATED_TOKEN_FILE!, 'utf8').trim(),
       privateKeyLine ?? '',
     ];
     // Every source but the wrong-secret one got at least one token.
