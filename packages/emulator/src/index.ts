@@ -31,7 +31,11 @@ export type {
   IdentityProviderStats,
   SignInResult,
 } from './identity-provider/index.js';
-export { BUILTIN_ACCESS_POLICIES, startRedisFront } from './redis-front/index.js';
+export {
+  AZURE_BLOCKED_COMMANDS,
+  BUILTIN_ACCESS_POLICIES,
+  startRedisFront,
+} from './redis-front/index.js';
 export type {
   Authenticator,
   RedisFront,

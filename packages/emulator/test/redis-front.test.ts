@@ -185,6 +185,29 @@ describe('redis front: authentication and access policies', () => {
     c.close();
   });
 
+  it("refuses the commands Azure blocks even to a Data Owner, and redis-server's own replies to the rest", async () => {
+    const c = await RawClient.connect(stack.front.plainPort!);
+    c.send(
+      cmd('AUTH', OWNER, await stack.tokens.sign({ oid: OWNER })),
+      cmd('CONFIG', 'GET', 'requirepass'),
+      cmd('CONFIG', 'SET', 'maxmemory', '1mb'),
+      cmd('ACL', 'SETUSER', 'someone', 'on', '+@all'),
+      cmd('SAVE'),
+      cmd('BGSAVE'),
+      cmd('CLUSTER', 'MEET', '127.0.0.1', '1'),
+      cmd('SHUTDOWN', 'NOSAVE'),
+      cmd('SET', 'owned', '1'),
+      cmd('FLUSHALL'),
+      cmd('PING'),
+    );
+    const [ok, ...rest] = await c.replies_(11);
+    expect(ok).toBe('OK');
+    const blocked = rest.slice(0, 7);
+    for (const reply of blocked) expect((reply as Error).message).toMatch(/^NOPERM/);
+    expect(rest.slice(7)).toEqual(['OK', 'OK', 'PONG']); // and redis-server is still running
+    c.close();
+  });
+
   it('rejectHelloAuth refuses HELLO AUTH but accepts AUTH then HELLO', async () => {
     const strict = await startStack(
       { rejectHelloAuth: true },

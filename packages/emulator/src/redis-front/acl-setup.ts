@@ -3,7 +3,7 @@
 
 import { AdminClient } from './admin-client.js';
 import { EmulatorError } from '../errors.js';
-import type { AclPolicyUser } from './policies.js';
+import { AZURE_BLOCKED_COMMANDS, type AclPolicyUser } from './policies.js';
 
 const RETRY_DELAY_MS = 100;
 
@@ -75,6 +75,10 @@ export class AclKeeper {
           'INVALID_OPTION',
           `access policy "${u.policy}" has ACL rules redis-server refuses: ${reply.message.replace(/>\S+/g, '>***')}; fix accessPolicies["${u.policy}"]`,
         );
+      }
+      // One at a time: an older redis-server refuses a rule it cannot apply, not the others.
+      for (const rule of AZURE_BLOCKED_COMMANDS) {
+        await admin.command(['ACL', 'SETUSER', u.user, rule]);
       }
     }
   }

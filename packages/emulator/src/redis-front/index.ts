@@ -1,6 +1,6 @@
 // Public surface of the RESP front end, listed by hand.
 export { startRedisFront } from './front.js';
-export { BUILTIN_ACCESS_POLICIES } from './policies.js';
+export { AZURE_BLOCKED_COMMANDS, BUILTIN_ACCESS_POLICIES } from './policies.js';
 export type {
   AccessCheck,
   Authenticator,

@@ -13,6 +13,50 @@ export const BUILTIN_ACCESS_POLICIES: Readonly<Record<string, string>> = Object.
   'Data Reader': '+@read +@connection +cluster|info +cluster|nodes +cluster|slots allkeys',
 });
 
+/**
+ * Commands Azure's caches refuse whatever the access policy (administration, persistence,
+ * replication and cluster topology belong to the service), as ACL rules applied after each
+ * policy's own. Each is applied on its own and skipped if redis-server does not know it
+ * (removing a subcommand needs Redis 7). `MONITOR`, `FLUSHALL` and `KEYS` stay as the policy says.
+ *
+ * @example
+ * ```ts
+ * AZURE_BLOCKED_COMMANDS.includes('-config'); // true
+ * ```
+ */
+export const AZURE_BLOCKED_COMMANDS: readonly string[] = Object.freeze([
+  '-acl',
+  '-bgrewriteaof',
+  '-bgsave',
+  '-config',
+  '-debug',
+  '-failover',
+  '-migrate',
+  '-module',
+  '-psync',
+  '-replicaof',
+  '-save',
+  '-shutdown',
+  '-slaveof',
+  '-sync',
+  ...[
+    'addslots',
+    'addslotsrange',
+    'bumpepoch',
+    'delslots',
+    'delslotsrange',
+    'failover',
+    'flushslots',
+    'forget',
+    'meet',
+    'replicate',
+    'reset',
+    'saveconfig',
+    'set-config-epoch',
+    'setslot',
+  ].map((sub) => `-cluster|${sub}`),
+]);
+
 /** One access policy backed by a Redis ACL user. */
 export interface AclPolicyUser {
   policy: string;
