@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRedisBackend, type RedisBackend } from './cluster/backend.js';
@@ -174,15 +174,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   }
 
   const pki = await createPki({ stateDir });
-  const cert = await issueClientCertificate(pki, app.displayName);
-  app.certificatePem = cert.certPem;
-
-  const stops: Array<() => Promise<void>> = [];
+  // The CA and the server certificate are shared by every run (a trusted CA stays trusted); the
+  // files handed to clients that belong to this run's tenant live in a directory of its own, so
+  // two emulators on one state directory do not overwrite each other's.
+  await removeAbandonedRunDirs(stateDir);
+  const runDir = await mkdtemp(join(stateDir, `run-${process.pid}-`));
+  const stops: Array<() => Promise<void>> = [() => rm(runDir, { recursive: true, force: true })];
   const stopAll = async (): Promise<void> => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     stops.length = 0;
   };
   try {
+    const cert = await issueClientCertificate(pki, app.displayName, runDir);
+    app.certificatePem = cert.certPem;
     const identity = await startIdentityProvider({
       tenant,
       pki,
@@ -196,7 +200,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     });
     stops.push(() => backend.stop());
 
-    const federatedTokenPath = join(stateDir, 'federated-token');
+    const federatedTokenPath = join(runDir, 'federated-token');
     const federated = await tenant.mintFederatedToken({
       lifetimeSec: FEDERATED_TOKEN_LIFETIME_SEC,
     });
@@ -217,6 +221,25 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   } catch (error) {
     await stopAll();
     throw error;
+  }
+}
+
+/** Removes the run directories of emulator processes that ended without closing (killed). */
+async function removeAbandonedRunDirs(stateDir: string): Promise<void> {
+  for (const name of await readdir(stateDir).catch(() => [])) {
+    const pid = /^run-(\d+)-/.exec(name)?.[1];
+    if (pid && !processExists(Number(pid))) {
+      await rm(join(stateDir, name), { recursive: true, force: true });
+    }
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
   }
 }
 

@@ -117,7 +117,8 @@ export async function createPki(options: PkiOptions): Promise<Pki> {
 
 /**
  * Issues a client certificate signed by the emulator's CA (for the service principal certificate
- * flow) and writes `<name>.pem` (certificate + key) into the PKI's state directory.
+ * flow) and writes `client-<name>.pem` (certificate + key) into `dir` (default: the PKI's state
+ * directory).
  *
  * @example
  * ```ts
@@ -128,13 +129,14 @@ export async function createPki(options: PkiOptions): Promise<Pki> {
 export async function issueClientCertificate(
   pki: Pki,
   commonName: string,
+  dir: string = pki.stateDir,
 ): Promise<ClientCertificate> {
   const caKeyPath = caKeyPaths.get(pki) ?? join(pki.stateDir, 'ca-key.pem');
   const caKeyPem = await readFile(caKeyPath, 'utf8');
   const ca = { cert: new X509Certificate(pki.caCertPem), certPem: pki.caCertPem, keyPem: caKeyPem };
   const issued = await issue(ca, commonName, [], false);
   const safeName = commonName.replace(/[^A-Za-z0-9._-]/g, '_');
-  const combinedPemPath = join(pki.stateDir, `client-${safeName}.pem`);
+  const combinedPemPath = join(dir, `client-${safeName}.pem`);
   await writeFile(combinedPemPath, `${issued.certPem}${issued.keyPem}`, { mode: 0o600 });
   await chmod(combinedPemPath, 0o600);
   return {

@@ -1,6 +1,11 @@
-import { ClientSecretCredential } from '@azure/identity';
+import {
+  ClientCertificateCredential,
+  ClientSecretCredential,
+  WorkloadIdentityCredential,
+} from '@azure/identity';
 import { startEmulator, type Emulator } from '@entra-redis/emulator';
 import { Redis } from 'ioredis';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,6 +121,42 @@ describe('startEmulator', () => {
     client.on('error', () => undefined);
     await expect(client.connect()).rejects.toThrow(/WRONGPASS/);
     client.destroy();
+  });
+
+  it('two emulators on one state directory keep their own client files; close removes them', async () => {
+    const other = await startEmulator({ stateDir, tokenLifetimeSec: 30 });
+    try {
+      // Started second: had it rewritten the shared files, the first one's would fail.
+      for (const e of [emulator, other]) {
+        const env = e.env();
+        const options = e.credentialOptions();
+        const credentials = [
+          new ClientCertificateCredential(
+            e.tenantId,
+            e.servicePrincipal.clientId,
+            env.AZURE_CLIENT_CERTIFICATE_PATH!,
+            options,
+          ),
+          new WorkloadIdentityCredential({
+            tenantId: e.tenantId,
+            clientId: e.servicePrincipal.clientId,
+            tokenFilePath: env.ENTRA_REDIS_FEDERATED_TOKEN_FILE!,
+            ...options,
+          }),
+        ];
+        for (const credential of credentials) {
+          const { token } = await credential.getToken(REDIS_SCOPE);
+          const check = await e.tenant.verifyRedisAuth(e.servicePrincipal.oid, token);
+          expect(check.ok).toBe(true);
+        }
+      }
+    } finally {
+      await other.close();
+    }
+    const env = other.env();
+    expect(existsSync(env.AZURE_CLIENT_CERTIFICATE_PATH!)).toBe(false);
+    expect(existsSync(env.ENTRA_REDIS_FEDERATED_TOKEN_FILE!)).toBe(false);
+    expect(existsSync(emulator.env().AZURE_CLIENT_CERTIFICATE_PATH!)).toBe(true);
   });
 
   it('stops everything on close, idempotently', async () => {
