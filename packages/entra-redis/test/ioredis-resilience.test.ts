@@ -182,6 +182,33 @@ describe.each([VARIANTS[0]!, VARIANTS[2]!])('ioredis resilience: $name', (varian
     await waitFor(() => source.listenerCount('credentials') === 0, 2_000, 'no listener left');
   });
 
+  it('a client closed while its re-AUTH is on the way reports no re-authentication failure', async () => {
+    const source = env.tokenSource();
+    const errors: unknown[] = [];
+    const clients = [0, 1].map(() =>
+      connect(env, variant, source, { onError: (e: unknown) => errors.push(e) }),
+    );
+    const [quitting, dropped] = await Promise.all(clients);
+    await Promise.all([quitting!.ping(), dropped!.ping()]);
+    // 'refreshed' comes before the re-AUTHs are sent: they are written behind the QUIT, or to
+    // a connection that is going.
+    const closing = new Promise<void>((resolve) =>
+      source.once('refreshed', () => {
+        void quitting!.quit();
+        dropped!.disconnect();
+        resolve();
+      }),
+    );
+    await closing;
+    await waitFor(
+      () => quitting!.status === 'end' && dropped!.status === 'end',
+      5_000,
+      'both clients ended',
+    );
+    await sleep(200);
+    expect(errors).toEqual([]);
+  });
+
   it('quit() whose connection drops before the OK is read resolves (the client ended as asked)', async () => {
     const source = env.tokenSource();
     const base = await connect(env, variant, source);

@@ -308,6 +308,31 @@ describe('entra-redis/node-redis against the emulator', () => {
     },
   );
 
+  it.each(VARIANTS)(
+    '$name: a client closed while its re-AUTH is on the way reports no re-authentication failure',
+    async (variant) => {
+      const source = env.tokenSource();
+      const errors: unknown[] = [];
+      const extra = { onError: (e: unknown) => errors.push(e) };
+      const [closing, destroyed] = [client(source, variant, extra), client(source, variant, extra)];
+      await Promise.all([closing.connect(), destroyed.connect()]);
+      await Promise.all([closing.ping(), destroyed.ping()]);
+      // 'refreshed' comes before the re-AUTHs are sent.
+      await new Promise<void>((resolve) =>
+        source.once('refreshed', () => {
+          const c = closing as unknown as { close?: () => Promise<void>; quit: () => unknown };
+          void (c.close ? c.close() : c.quit());
+          destroyed.destroy();
+          resolve();
+        }),
+      );
+      await waitFor(() => !closing.isOpen && !destroyed.isOpen, 5_000, 'both clients closed');
+      await sleep(200);
+      expect(errors).toEqual([]);
+      await source.close();
+    },
+  );
+
   it('a principal without an access policy fails with AUTH_REFUSED naming its oid', async () => {
     const { emulator } = env;
     const unassigned = emulator.principals.unassigned!;

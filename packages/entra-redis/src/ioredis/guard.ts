@@ -293,7 +293,9 @@ export class ConnectionGuard implements BlockingHost {
     const auth = new this.Command('auth', [credentials.username, credentials.password]);
     this.own(auth);
     return this.send(auth).then(noop, (error: unknown) => {
-      if (error === OBSOLETE) return;
+      // The connection went before the AUTH ran (closed by the app, or lost): nothing failed;
+      // a reconnect, if any, authenticates with the newest token.
+      if (error === OBSOLETE || (error as Error)?.message === CLOSED) return;
       dropCommandArgs(error); // ioredis put our AUTH's args (the token) on the reply error
       const diagnosed = diagnoseServerError(error, credentials);
       this.#group.report(
