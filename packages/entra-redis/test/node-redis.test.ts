@@ -359,6 +359,38 @@ describe('entra-redis/node-redis against the emulator', () => {
     await source.close();
   });
 
+  it.each(VARIANTS)(
+    '$name: with the default reconnect strategy, connect() of a client and of a pool rejects with AUTH_REFUSED at once',
+    async (variant) => {
+      const unassigned = env.emulator.principals.unassigned!;
+      const source = principalSource(unassigned.oid);
+      const c = client(source, variant);
+      const started = Date.now();
+      const refused = await c.connect().catch((error: unknown) => error);
+      expect(refused).toMatchObject({ code: 'AUTH_REFUSED' });
+      expect((refused as Error).message).toContain(unassigned.oid);
+      expect(Date.now() - started).toBeLessThan(5_000); // not after some retries
+      expect(c.isOpen).toBe(false);
+      const pool = createClientPool(
+        {
+          socket: {
+            host: env.emulator.redis.host,
+            port: env.emulator.redis.port,
+            tls: true,
+            ca: env.emulator.caCertPem,
+          },
+          tokenSource: source,
+          ...(variant.RESP ? { RESP: variant.RESP } : {}),
+        },
+        {},
+        variant.module as never,
+      ) as unknown as { connect(): Promise<unknown>; on(e: string, f: () => void): void };
+      pool.on('error', () => undefined);
+      await expect(pool.connect()).rejects.toMatchObject({ code: 'AUTH_REFUSED' });
+      await source.close();
+    },
+  );
+
   it('WATCH … MULTI/EXEC across a rotation commits or aborts exactly as without rotation', async () => {
     const source = env.tokenSource();
     const watcher = client(source);

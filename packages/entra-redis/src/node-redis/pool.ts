@@ -58,6 +58,6 @@ export function createClientPool<P = ReturnType<typeof redis.createClientPool>>(
     (member) => attachEntraAuth(member as NodeRedisClient, tokenSource, entra),
     () => redisModule.createClientPool(clientOptions, poolOptions),
   ) as { connect(): Promise<unknown> };
-  diagnoseConnect(pool, tokenSource);
+  diagnoseConnect(pool, tokenSource, { stopOnRefusal: true });
   return pool as P;
 }
