@@ -1,6 +1,11 @@
 import type { AccessToken } from '@azure/identity';
 import { TokenSource } from 'entra-redis';
-import { createClient, createClientPool } from 'entra-redis/node-redis';
+import {
+  attachEntraAuth,
+  createClient,
+  createClientPool,
+  entraCredentialsProvider,
+} from 'entra-redis/node-redis';
 import type { createClientPool as createRedisPool } from 'redis';
 import * as redis6 from 'redis';
 import * as redis5 from 'redis5';
@@ -314,24 +319,52 @@ describe('entra-redis/node-redis against the emulator', () => {
       const source = env.tokenSource();
       const errors: unknown[] = [];
       const extra = { onError: (e: unknown) => errors.push(e) };
-      const [closing, destroyed] = [client(source, variant, extra), client(source, variant, extra)];
-      await Promise.all([closing.connect(), destroyed.connect()]);
-      await Promise.all([closing.ping(), destroyed.ping()]);
-      // 'refreshed' comes before the re-AUTHs are sent.
+      const clients = [0, 1, 2].map(() => client(source, variant, extra));
+      const [closing, destroyed, disconnected] = clients as [Client, Client, Client];
+      await Promise.all(clients.map((c) => c.connect()));
+      await Promise.all(clients.map((c) => c.ping()));
       await new Promise<void>((resolve) =>
         source.once('refreshed', () => {
+          // 'refreshed' comes before the re-AUTHs are sent.
           const c = closing as unknown as { close?: () => Promise<void>; quit: () => unknown };
           void (c.close ? c.close() : c.quit());
           destroyed.destroy();
+          void (disconnected as unknown as { disconnect: () => Promise<void> }).disconnect();
           resolve();
         }),
       );
-      await waitFor(() => !closing.isOpen && !destroyed.isOpen, 5_000, 'both clients closed');
+      await waitFor(() => clients.every((c) => !c.isOpen), 5_000, 'every client closed');
       await sleep(200);
       expect(errors).toEqual([]);
       await source.close();
     },
   );
+
+  it('disconnect() while a re-AUTH waits behind a blocking command reports no re-authentication failure', async () => {
+    // Six-second tokens, so the re-AUTH of a rotation queues behind a BLPOP 0 slice.
+    const own = await startTestEmulator({ tokenLifetimeSec: 6 });
+    try {
+      const source = own.tokenSource();
+      const errors: unknown[] = [];
+      const c = nodeRedisClient(own, source, VARIANTS[0], {
+        onError: (e: unknown) => errors.push(e),
+      });
+      await c.connect();
+      const popped = c.blPop('nothing-here', 0).then(
+        () => 'popped',
+        (e: Error) => e.message,
+      );
+      await new Promise((resolve) => source.once('refreshed', resolve));
+      await sleep(100);
+      await (c as unknown as { disconnect: () => Promise<void> }).disconnect();
+      expect(await popped).toBe('Disconnects client');
+      await sleep(200);
+      expect(errors).toEqual([]);
+      await source.close();
+    } finally {
+      await own.close();
+    }
+  }, 20_000);
 
   it('a principal without an access policy fails with AUTH_REFUSED naming its oid', async () => {
     const { emulator } = env;
@@ -475,6 +508,27 @@ describe('entra-redis/node-redis against the emulator', () => {
 });
 
 describe('entra-redis/node-redis internals', () => {
+  it("the README's calls compile as written (npm run typecheck) and work: attachEntraAuth on redis.createClient(), createClient with redis 5's createClient", () => {
+    const source = new TokenSource({
+      credential: { getToken: async () => ({ token: 'x', expiresOnTimestamp: Date.now() }) },
+    });
+    // No casts: strict TypeScript must accept both (TS2345 before).
+    const own = redis6.createClient({
+      socket: { host: 'localhost', port: 6380, tls: true },
+      credentialsProvider: entraCredentialsProvider(source),
+    });
+    const detach = attachEntraAuth(own, source);
+    expect(source.listenerCount('credentials')).toBe(1);
+    detach();
+    expect(source.listenerCount('credentials')).toBe(0);
+    const client5 = createClient(
+      { socket: { host: 'localhost', port: 6380, tls: true }, tokenSource: source },
+      redis5.createClient,
+    );
+    expect((client5 as { options?: { name?: string } }).options?.name).toBe('entra-redis');
+    void source.close();
+  });
+
   it('createClientPool leaves RedisClient.factory as it was (redis 6 and 5), and tells the default protocol apart', async () => {
     const source = new TokenSource({
       credential: { getToken: async () => ({ token: 'x', expiresOnTimestamp: Date.now() }) },

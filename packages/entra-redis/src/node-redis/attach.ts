@@ -20,9 +20,16 @@ export interface NodeRedisClient {
   readonly options?: object;
   sendCommand(args: string[], ...rest: never[]): Promise<unknown>;
   duplicate(...args: never[]): NodeRedisClient;
-  on(event: string, listener: (...args: never[]) => void): unknown;
-  off(event: string, listener: (...args: never[]) => void): unknown;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  off(event: string, listener: (...args: unknown[]) => void): unknown;
 }
+
+/** node-redis's messages (5.x and 6.x) for a command that ended because its connection went. */
+const CONNECTION_GONE = new Set([
+  'The client is closed',
+  'Disconnects client',
+  'Socket closed unexpectedly',
+]);
 
 /** Options of {@link attachEntraAuth}. */
 export interface NodeRedisEntraOptions {
@@ -124,6 +131,9 @@ export function attachEntraAuth(
   });
 
   const authFailed = (credentials: RedisCredentials, error: unknown): void => {
+    // The connection went before the AUTH ran (the app closed the client, or it was lost):
+    // nothing failed, and a reconnect, if any, authenticates with the current token.
+    if (CONNECTION_GONE.has((error as Error)?.message)) return;
     report(
       diagnoseServerError(error, { oid: credentials.oid, username: credentials.username }) ??
         new EntraRedisError(

@@ -9,7 +9,11 @@ import {
   type CreateClientOptions,
 } from './options.js';
 
-type CreateClientFn = (options: AnyRespClientOptions) => unknown;
+/**
+ * A node-redis `createClient` (redis 6's by default, or redis 5's: its options type comes from
+ * another copy of @redis/client, hence `never`).
+ */
+type CreateClientFn = (options: never) => unknown;
 
 /**
  * Makes `connect()` of `target` reject a refused token with `AUTH_REFUSED` (naming the
@@ -92,7 +96,7 @@ export function createClient<C = ReturnType<typeof redis.createClient>>(
   createRedisClient?: CreateClientFn,
 ): C {
   const { clientOptions, entra, tokenSource } = normalizeClientOptions(options, 'createClient');
-  const build = createRedisClient ?? (redis.createClient as CreateClientFn);
+  const build = (createRedisClient ?? redis.createClient) as (o: AnyRespClientOptions) => unknown;
   const client = build(clientOptions) as NodeRedisClient & { connect(): Promise<unknown> };
   attachEntraAuth(client, tokenSource, entra);
   diagnoseConnect(client, tokenSource, { stopOnRefusal: true });
