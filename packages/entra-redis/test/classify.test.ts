@@ -92,6 +92,12 @@ const table: Array<[string, unknown, boolean, Record<string, unknown>?]> = [
     false,
   ],
   [
+    // @azure/identity, after a refused connection to the authority (seen in an outage)
+    'CredentialUnavailableError: msal could not fetch the authority metadata',
+    named('CredentialUnavailableError', 'endpoints_resolution_error: Endpoints cannot be resolved'),
+    true,
+  ],
+  [
     'CredentialUnavailableError with network cause (managed identity)',
     named('CredentialUnavailableError', 'ManagedIdentityCredential: Network unreachable.', {
       cause: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }),

@@ -33,6 +33,8 @@ const NETWORK_CODES = new Set([
   'UND_ERR_SOCKET',
   'REQUEST_SEND_ERROR',
   'network_error',
+  // msal: the authority's metadata could not be fetched (the identity endpoint unreachable)
+  'endpoints_resolution_error',
   'temporarily_unavailable',
   'server_error',
 ]);
@@ -55,7 +57,7 @@ const TRANSIENT_NAMES = new Set(['AbortError', 'TimeoutError', 'FetchError']);
 const PERMANENT_MESSAGE =
   /\b(invalid_client|unauthorized_client|invalid_scope|invalid_grant|invalid_request|invalid_resource|interaction_required|consent_required|login_required)\b|AADSTS(7000215|7000222|700016|700027|90002|50034|500011|50126|53003)\b/i;
 const TRANSIENT_MESSAGE =
-  /\b(temporarily_unavailable|server_error|network_error|too_many_requests|throttl\w*|timed? ?out|timeout|socket hang up|internal server error|service unavailable|bad gateway|gateway timeout|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND)\b/i;
+  /\b(temporarily_unavailable|server_error|network_error|endpoints_resolution_error|too_many_requests|throttl\w*|timed? ?out|timeout|socket hang up|internal server error|service unavailable|bad gateway|gateway timeout|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND)\b/i;
 
 type Bag = Record<string, unknown>;
 
