@@ -80,3 +80,42 @@ describe('no token and no secret in anything the library prints', () => {
     expect(text).not.toContain(SECRET);
   });
 });
+
+describe("a credential's own error as the cause", () => {
+  const jwt = `eyJhbGciOiJSUzI1NiJ9.${Buffer.from('{"oid":"x"}').toString('base64url')}.c2lnbmF0dXJl`;
+
+  async function failure(thrown: unknown): Promise<{ cause?: unknown }> {
+    const source = new TokenSource({
+      credential: {
+        getToken: async () => {
+          throw thrown;
+        },
+      },
+      metrics: false,
+    });
+    try {
+      return (await source.getCredentials().catch((e: unknown) => e)) as { cause?: unknown };
+    } finally {
+      await source.close();
+    }
+  }
+
+  it('is a redacted copy when printing it would show a token; the error itself otherwise', async () => {
+    const quoting = Object.assign(new Error(`refused assertion ${jwt}`), {
+      code: 'invalid_client',
+      cause: new Error(`inner ${jwt}`),
+    });
+    const wrapped = await failure(quoting);
+    expect(deep(wrapped)).not.toContain(jwt);
+    expect(wrapped.cause).toMatchObject({
+      name: 'Error',
+      code: 'invalid_client',
+      message: 'refused assertion [REDACTED]',
+      cause: { message: 'inner [REDACTED]' },
+    });
+    const plain = Object.assign(new Error('AADSTS7000215: Invalid client secret'), {
+      code: 'invalid_client',
+    });
+    expect((await failure(plain)).cause).toBe(plain);
+  });
+});

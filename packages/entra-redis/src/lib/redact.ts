@@ -1,3 +1,5 @@
+import { inspect } from 'node:util';
+
 /** A JSON Web Token (header.payload.signature, base64url). Headers always start with `eyJ`. */
 const JWT_PATTERN = /eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*/g;
 /** `Bearer <anything>` as found in echoed HTTP headers. */
@@ -67,4 +69,33 @@ export function summarizeError(error: unknown, secrets: Iterable<string> = [], m
   }
   text = redactText(text, secrets);
   return text.length > maxLength ? `${text.slice(0, maxLength - 1)}…` : text;
+}
+
+/**
+ * `error` itself, to keep as the `cause` of one of our errors, unless printing it would show a
+ * token or secret (a credential's own error quoting one): then a copy with the same name, code
+ * and status whose message, stack and causes are redacted.
+ *
+ * @example
+ * ```ts
+ * new EntraRedisError('TOKEN_REQUEST_FAILED', '…', { cause: redactedCause(error) });
+ * ```
+ */
+export function redactedCause(error: unknown, secrets: readonly string[] = [], depth = 0): unknown {
+  const shown = inspect(error, { depth: 6 });
+  if (redactText(shown, secrets) === shown) return error;
+  if (typeof error !== 'object' || error === null || depth > 4) {
+    return redactText(typeof error === 'object' ? shown : String(error), secrets);
+  }
+  const e = error as Record<string, unknown>;
+  const copy = new Error(redactText(String(e.message ?? ''), secrets)) as Error &
+    Record<string, unknown>;
+  copy.name = typeof e.name === 'string' ? e.name : 'Error';
+  copy.stack = typeof e.stack === 'string' ? redactText(e.stack, secrets) : copy.stack;
+  for (const key of ['code', 'errorCode', 'statusCode', 'status', 'subError'] as const) {
+    const value = e[key];
+    if (typeof value === 'string' || typeof value === 'number') copy[key] = value;
+  }
+  if (e.cause !== undefined) copy.cause = redactedCause(e.cause, secrets, depth + 1);
+  return copy;
 }

@@ -1,11 +1,12 @@
 import { EntraRedisError, isEntraRedisError } from '../errors.js';
 import { classifyError } from '../lib/classify.js';
-import { summarizeError } from '../lib/redact.js';
+import { redactedCause, summarizeError } from '../lib/redact.js';
 
 /**
  * Wraps whatever a credential threw into an {@link EntraRedisError}, classified (transient or
  * not) by name, code and HTTP status. The message carries a redacted one-line summary of the
- * cause, which stays available, unchanged, as `cause`.
+ * cause, which stays available as `cause`: unchanged, unless printing it would show a token (a
+ * credential's own error quoting one), then as a redacted copy.
  */
 export function toRequestError(error: unknown, nowMs: number, retryCapMs: number): EntraRedisError {
   if (isEntraRedisError(error)) return error;
@@ -22,7 +23,7 @@ export function toRequestError(error: unknown, nowMs: number, retryCapMs: number
     `entra-redis: token request failed (${c.reason}): ${summarizeError(error)}; ${advice}`,
     {
       isRetryable: c.transient,
-      cause: error,
+      cause: redactedCause(error),
       ...(c.statusCode !== undefined ? { statusCode: c.statusCode } : {}),
       ...(c.retryAfterMs !== undefined ? { retryAfterMs: c.retryAfterMs } : {}),
     },
