@@ -508,6 +508,29 @@ describe('entra-redis/node-redis against the emulator', () => {
 });
 
 describe('entra-redis/node-redis internals', () => {
+  it('refuses options of the wrong type at once, with INVALID_OPTION naming them', () => {
+    const source = new TokenSource({
+      credential: { getToken: async () => ({ token: 'x', expiresOnTimestamp: Date.now() }) },
+    });
+    const socket = { host: 'localhost', port: 6380, tls: true as const };
+    const invalid = (name: string) =>
+      expect.objectContaining({ code: 'INVALID_OPTION', message: expect.stringContaining(name) });
+    expect(() => createClient({ socket, tokenSource: source, onError: 'x' } as never)).toThrow(
+      invalid('"onError"'),
+    );
+    expect(() =>
+      createClient({ socket, tokenSource: source, allowInsecureConnection: 'yes' } as never),
+    ).toThrow(invalid('"allowInsecureConnection"'));
+    expect(() => attachEntraAuth(null as never, source)).toThrow(invalid('"client"'));
+    const own = redis6.createClient({ socket });
+    expect(() => attachEntraAuth(own, {} as never)).toThrow(invalid('"tokenSource"'));
+    expect(() => attachEntraAuth(own, source, { onError: 1 as never })).toThrow(
+      invalid('"onError"'),
+    );
+    expect(source.listenerCount('credentials')).toBe(0);
+    void source.close();
+  });
+
   it("the README's calls compile as written (npm run typecheck) and work: attachEntraAuth on redis.createClient(), createClient with redis 5's createClient", () => {
     const source = new TokenSource({
       credential: { getToken: async () => ({ token: 'x', expiresOnTimestamp: Date.now() }) },

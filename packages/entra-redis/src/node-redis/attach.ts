@@ -1,4 +1,5 @@
 import { EntraRedisError } from '../errors.js';
+import { OptionValidator } from '../lib/validate.js';
 import { diagnoseServerError, TransactionTracker } from '../reauth/index.js';
 import type { RedisCredentials } from '../token/credentials.js';
 import type { TokenSource } from '../token/token-source.js';
@@ -99,6 +100,14 @@ export function attachEntraAuth(
   tokenSource: TokenSource,
   options: NodeRedisEntraOptions = {},
 ): () => void {
+  const v = new OptionValidator('entra-redis attachEntraAuth');
+  if (typeof (client as Partial<NodeRedisClient> | null)?.sendCommand !== 'function') {
+    v.fail('client', 'a node-redis client (createClient from redis)', client);
+  }
+  if (typeof (tokenSource as Partial<TokenSource> | null)?.onCredentials !== 'function') {
+    v.fail('tokenSource', 'a TokenSource (new TokenSource({ credential }))', tokenSource);
+  }
+  if (options.onError !== undefined) v.func('onError', options.onError);
   const target = client as NodeRedisClient & { [ATTACHED]?: () => void };
   const existing = target[ATTACHED];
   if (existing) return existing;

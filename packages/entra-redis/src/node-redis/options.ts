@@ -7,6 +7,7 @@ import type {
 } from 'redis';
 import { isIP } from 'node:net';
 import { EntraRedisError } from '../errors.js';
+import { OptionValidator } from '../lib/validate.js';
 import {
   RECONNECT_BACKOFF,
   checkTransportSecurity,
@@ -112,6 +113,11 @@ export function normalizeClientOptions(
       `entra-redis ${what}: "tokenSource" must be a TokenSource (new TokenSource({ credential }))`,
     );
   }
+  const v = new OptionValidator(`entra-redis ${what}`);
+  if (allowInsecureConnection !== undefined) {
+    v.boolean('allowInsecureConnection', allowInsecureConnection);
+  }
+  if (onError !== undefined) v.func('onError', onError);
   for (const key of ['username', 'password', 'credentialsProvider'] as const) {
     if ((rest as Record<string, unknown>)[key] !== undefined) {
       throw new EntraRedisError(
