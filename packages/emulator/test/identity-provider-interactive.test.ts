@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { CryptoProvider, PublicClientApplication, ResponseMode } from '@azure/msal-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -159,4 +160,56 @@ describe('interactive sign-in: msal-node auth code + PKCE against the emulator',
     expect(params.error).toBe('invalid_request');
     expect(params.error_description).toMatch(/^AADSTS50034/);
   });
+
+  it('sends no code to a redirect URI off this machine (AADSTS50011); loopback ones on any port get one', async () => {
+    const pca = app();
+    const { challenge } = await new CryptoProvider().generatePkceCodes();
+    const foreign = await httpsGet(
+      t.pki.caCertPem,
+      await pca.getAuthCodeUrl({
+        scopes: SCOPES,
+        redirectUri: 'https://evil.example/cb',
+        codeChallenge: challenge,
+        codeChallengeMethod: 'S256',
+      }),
+    );
+    expect(foreign.status).toBe(400);
+    expect(foreign.body).toContain('AADSTS50011');
+    expect(foreign.location).toBeUndefined();
+    for (const uri of ['http://localhost:5999/cb', 'http://[::1]:5999/cb']) {
+      const local = await httpsGet(
+        t.pki.caCertPem,
+        await pca.getAuthCodeUrl({
+          scopes: SCOPES,
+          redirectUri: uri,
+          codeChallenge: challenge,
+          codeChallengeMethod: 'S256',
+        }),
+      );
+      expect(local.status, uri).toBe(302);
+      expect(new URL(local.location!).searchParams.get('code'), uri).toMatch(/^emu\.code\./);
+    }
+  });
 });
+
+/** A GET trusting the emulator's CA, not following redirects. */
+function httpsGet(
+  ca: string,
+  url: string,
+): Promise<{ status: number; body: string; location?: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { ca }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          body,
+          ...(res.headers.location ? { location: res.headers.location } : {}),
+        }),
+      );
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -37,6 +37,15 @@ export function handleAuthorize(
     countError(state, { error: 'invalid_request', status: 400, code: 90102, description: '' });
     return errorPage(res, "AADSTS90102: 'redirect_uri' value must be a valid absolute URI.");
   }
+  if (!isLoopbackRedirect(redirect)) {
+    // Entra sends a code only to a registered reply URL; the emulator's apps register the
+    // loopback ones a native or CLI app uses (any port, as Entra allows for http://localhost).
+    countError(state, { error: 'invalid_request', status: 400, code: 50011, description: '' });
+    return errorPage(
+      res,
+      `AADSTS50011: The redirect URI '${redirectUri}' specified in the request does not match the redirect URIs configured for the application '${clientId}'. The emulator's applications accept loopback redirect URIs only (http://localhost:<port>, http://127.0.0.1:<port>).`,
+    );
+  }
   const mode = params.get('response_mode') ?? 'query';
   const state_ = params.get('state');
   const answer = (fields: Record<string, string>) =>
@@ -89,6 +98,14 @@ export function handleAuthorize(
     'base64url',
   );
   answer({ code, client_info: clientInfo, session_state: randomUUID() });
+}
+
+function isLoopbackRedirect(url: URL): boolean {
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  return (
+    (url.protocol === 'http:' || url.protocol === 'https:') &&
+    (host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host))
+  );
 }
 
 function deliver(
