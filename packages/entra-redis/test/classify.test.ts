@@ -135,14 +135,19 @@ describe('classifyError', () => {
     expect(parseRetryAfterMs('soon', 0)).toBeUndefined();
   });
 
-  it('wraps errors with a redacted summary, the cause, and the right code', () => {
+  it('wraps errors with a redacted summary, the cause (a redacted copy if it quotes a token), and the right code', () => {
     const jwt = makeJwt({ oid: 'x' });
     const cause = named('CredentialUnavailableError', `unavailable; last token ${jwt}`);
     const e = toRequestError(cause, 0, 5000);
     expect(e).toMatchObject({ code: 'CREDENTIAL_UNAVAILABLE', isRetryable: false });
-    expect(e.cause).toBe(cause);
+    expect(e.cause).toMatchObject({
+      name: 'CredentialUnavailableError',
+      message: 'unavailable; last token [REDACTED]',
+    });
     expect(e.message).not.toContain(jwt);
     expect(e.message).toContain('[REDACTED]');
+    const plain = named('CredentialUnavailableError', 'EnvironmentCredential is unavailable.');
+    expect(toRequestError(plain, 0, 5000).cause).toBe(plain);
   });
 });
 
