@@ -1,7 +1,7 @@
 import { ClientSecretCredential } from '@azure/identity';
 import { trustEmulatorCa } from '@entra-redis/emulator';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { portRefuses } from './helpers/net.js';
+import { alive, childrenOf } from './helpers/process.js';
 
 // The `entra-redis-emulator` command as npm linked it at install time (it runs the build, which
 // npm test makes first), run through its shebang as npx would run it.
@@ -152,32 +153,6 @@ describe('entra-redis-emulator CLI', () => {
     expect(existsSync(join(dir, 'emulator.env')), 'the env file, removed on stop').toBe(false);
   });
 });
-
-/** Pids of the processes whose parent is `pid` (Linux /proc). */
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      // "pid (comm) state ppid ...": comm may hold spaces, so split after its closing parenthesis.
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) out.push(Number(entry));
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return out;
-}
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('entra-redis-emulator CLI stopped while starting', () => {
   it('SIGTERM before it is ready stops the redis-server it started; a stale env file is gone at once', async () => {

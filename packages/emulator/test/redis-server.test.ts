@@ -3,15 +3,7 @@ import { dirname } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AdminClient } from '../src/redis-front/admin-client.js';
 import { findRedisServer, startRedisServer, type RedisServer } from '../src/redis-server.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { alive } from './helpers/process.js';
 
 describe('startRedisServer', () => {
   const started: RedisServer[] = [];

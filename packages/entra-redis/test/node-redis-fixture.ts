@@ -24,6 +24,24 @@ export const NODE_REDIS_VARIANTS = [
 /** One entry of {@link NODE_REDIS_VARIANTS}. */
 export type NodeRedisVariant = (typeof NODE_REDIS_VARIANTS)[number];
 
+/** `createClient`/`createClientPool` options for the emulator's TLS endpoint. */
+export function emulatorClientOptions(
+  env: TestEmulator,
+  source: TokenSource,
+  variant: NodeRedisVariant = NODE_REDIS_VARIANTS[0]!,
+) {
+  return {
+    socket: {
+      host: env.emulator.redis.host,
+      port: env.emulator.redis.port,
+      tls: true as const,
+      ca: env.emulator.caCertPem,
+    },
+    tokenSource: source,
+    ...(variant.RESP ? { RESP: variant.RESP } : {}),
+  };
+}
+
 /** A protected client (not yet connected) for the emulator; `'error'` events are swallowed. */
 export function nodeRedisClient(
   env: TestEmulator,
@@ -32,17 +50,7 @@ export function nodeRedisClient(
   extra: object = {},
 ): Client {
   const c = createClient<Client>(
-    {
-      socket: {
-        host: env.emulator.redis.host,
-        port: env.emulator.redis.port,
-        tls: true,
-        ca: env.emulator.caCertPem,
-      },
-      tokenSource: source,
-      ...(variant.RESP ? { RESP: variant.RESP } : {}),
-      ...extra,
-    },
+    { ...emulatorClientOptions(env, source, variant), ...extra },
     variant.create,
   );
   c.on('error', () => undefined);

@@ -15,6 +15,7 @@ import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   NODE_REDIS_VARIANTS,
+  emulatorClientOptions,
   nodeRedisClient,
   type Client,
   type NodeRedisVariant,
@@ -69,16 +70,7 @@ describe('entra-redis/node-redis against the emulator', () => {
       for (const c of [copy, raw, watcher]) c.on('error', () => undefined);
       await Promise.all([copy.connect(), raw.connect(), watcher.connect()]);
       const pool = createClientPool<Pool>(
-        {
-          socket: {
-            host: env.emulator.redis.host,
-            port: env.emulator.redis.port,
-            tls: true,
-            ca: env.emulator.caCertPem,
-          },
-          tokenSource: source,
-          ...(variant.RESP ? { RESP: variant.RESP } : {}),
-        },
+        emulatorClientOptions(env, source, variant),
         { minimum: 2, maximum: 6 },
         variant.module,
       );
@@ -405,16 +397,7 @@ describe('entra-redis/node-redis against the emulator', () => {
       expect(Date.now() - started).toBeLessThan(5_000); // not after some retries
       expect(c.isOpen).toBe(false);
       const pool = createClientPool(
-        {
-          socket: {
-            host: env.emulator.redis.host,
-            port: env.emulator.redis.port,
-            tls: true,
-            ca: env.emulator.caCertPem,
-          },
-          tokenSource: source,
-          ...(variant.RESP ? { RESP: variant.RESP } : {}),
-        },
+        emulatorClientOptions(env, source, variant),
         {},
         variant.module as never,
       ) as unknown as { connect(): Promise<unknown>; on(e: string, f: () => void): void };
