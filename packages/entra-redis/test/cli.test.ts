@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assignPolicyFix } from '../src/cli/diagnose.js';
 import { defaultPort, hostKind } from '../src/cli/hosts.js';
 import { parseReply } from '../src/cli/resp.js';
 import { freePort, runCli, type CliResult } from './cli-helpers.js';
@@ -403,6 +404,17 @@ describe('no secret or token in any output', () => {
 });
 
 describe('CLI internals', () => {
+  it('names the cache in the access policy fix only when the host name tells it', () => {
+    const fix = (host: string) =>
+      assignPolicyFix('oid-1', { host, port: 6380, kind: hostKind(host) });
+    expect(fix('contoso.redis.cache.windows.net')).toContain('--name contoso ');
+    expect(fix('contoso.westeurope.redis.azure.net')).toContain('--cluster-name contoso ');
+    for (const host of ['127.0.0.1', 'localhost', 'redis.internal.example']) {
+      expect(fix(host)).toContain('--name <cache-name> ');
+      expect(fix(host)).toContain('--cluster-name <cache-name> ');
+    }
+  });
+
   it('maps host names to the service and its TLS port', () => {
     const cases: [string, string, number][] = [
       ['contoso.redis.cache.windows.net', 'cache', 6380],

@@ -177,7 +177,9 @@ export function tlsFailure(error: unknown, t: Target, plaintextRedis: boolean): 
 
 /** What to run so that `oid` may use the cache. */
 export function assignPolicyFix(oid: string, t: Target): string {
-  const name = t.host.split('.')[0] || '<name>';
+  // The cache's name is the first label of its Azure host name; an IP address or a local
+  // name (a tunnel, the emulator) does not tell it.
+  const name = (t.kind !== 'other' && t.host.split('.')[0]) || '<cache-name>';
   const cache =
     `az redis access-policy-assignment create --name ${name} --resource-group <rg> ` +
     `--access-policy-assignment-name <assignment> --policy-name "Data Contributor" ` +
