@@ -385,17 +385,21 @@ describe('entra-redis/node-redis against the emulator', () => {
   });
 
   it.each(VARIANTS)(
-    '$name: with the default reconnect strategy, connect() of a client and of a pool rejects with AUTH_REFUSED at once',
+    '$name: with the default reconnect strategy, connect() of a client, its duplicate and a pool rejects with AUTH_REFUSED at once',
     async (variant) => {
       const unassigned = env.emulator.principals.unassigned!;
       const source = principalSource(unassigned.oid);
       const c = client(source, variant);
+      const copy = c.duplicate(); // made while c is open: detached with it otherwise
+      copy.on('error', () => undefined);
       const started = Date.now();
       const refused = await c.connect().catch((error: unknown) => error);
       expect(refused).toMatchObject({ code: 'AUTH_REFUSED' });
       expect((refused as Error).message).toContain(unassigned.oid);
       expect(Date.now() - started).toBeLessThan(5_000); // not after some retries
       expect(c.isOpen).toBe(false);
+      await expect(copy.connect()).rejects.toMatchObject({ code: 'AUTH_REFUSED' });
+      expect(copy.isOpen).toBe(false);
       const pool = createClientPool(
         emulatorClientOptions(env, source, variant),
         {},

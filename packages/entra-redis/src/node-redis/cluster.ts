@@ -9,7 +9,7 @@ import type {
 import { EntraRedisError } from '../errors.js';
 import { checkTransportSecurity } from '../reauth/index.js';
 import { attachEntraAuth, type NodeRedisClient, type NodeRedisEntraOptions } from './attach.js';
-import { diagnoseConnect } from './create.js';
+import { diagnoseConnect } from './connect-diagnosis.js';
 import { redisClientClass, withClientHook } from './internals.js';
 import {
   normalizeClientOptions,

@@ -1,7 +1,7 @@
 import * as redis from 'redis';
 import type { RedisPoolOptions } from 'redis';
 import { attachEntraAuth, type NodeRedisClient } from './attach.js';
-import { diagnoseConnect } from './create.js';
+import { diagnoseConnect } from './connect-diagnosis.js';
 import { redisClientClass, withClientHook } from './internals.js';
 import { normalizeClientOptions, type CreateClientOptions } from './options.js';
 
