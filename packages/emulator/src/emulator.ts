@@ -108,7 +108,8 @@ export interface Emulator {
    * The settings a client process needs, as environment variables: `AZURE_AUTHORITY_HOST`,
    * `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`, `AZURE_CLIENT_CERTIFICATE_PATH`,
    * `IDENTITY_ENDPOINT`, `IDENTITY_HEADER`, `AZURE_POD_IDENTITY_AUTHORITY_HOST`,
-   * `NODE_EXTRA_CA_CERTS`, `REDIS_HOST`, `REDIS_PORT`, `REDIS_USERNAME`;
+   * `NODE_EXTRA_CA_CERTS`, `REDIS_HOST`, `REDIS_PORT`, `REDIS_USERNAME` (and `REDIS_PLAIN_PORT`
+   * when the plaintext port is on);
    * `ENTRA_REDIS_<ROLE>_OID` / `_CLIENT_ID` / `_CLIENT_SECRET` for the other principals; and
    * `ENTRA_REDIS_FEDERATED_TOKEN_FILE`, the app's workload identity token. That one is not
    * `AZURE_FEDERATED_TOKEN_FILE`: with it set, `@azure/identity`'s ManagedIdentityCredential
@@ -277,6 +278,9 @@ function assemble(parts: Parts): Emulator {
       REDIS_HOST: backend.redis.host,
       REDIS_PORT: String(backend.redis.port),
       REDIS_USERNAME: app.oid,
+      ...(backend.redis.plainPort !== undefined
+        ? { REDIS_PLAIN_PORT: String(backend.redis.plainPort) }
+        : {}),
       ...backend.env(),
     };
     for (const [role, principal] of Object.entries(principals)) {

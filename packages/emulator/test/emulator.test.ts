@@ -124,7 +124,9 @@ describe('startEmulator', () => {
   });
 
   it('two emulators on one state directory keep their own client files; close removes them', async () => {
-    const other = await startEmulator({ stateDir, tokenLifetimeSec: 30 });
+    const other = await startEmulator({ stateDir, tokenLifetimeSec: 30, redis: { plainPort: 0 } });
+    expect(other.env().REDIS_PLAIN_PORT).toBe(String(other.redis.plainPort));
+    expect(emulator.env().REDIS_PLAIN_PORT).toBeUndefined(); // plaintext off by default
     try {
       // Started second: had it rewritten the shared files, the first one's would fail.
       for (const e of [emulator, other]) {
