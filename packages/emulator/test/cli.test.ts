@@ -158,13 +158,13 @@ describe('entra-redis-emulator CLI stopped while starting', () => {
   it('SIGTERM before it is ready stops the redis-server it started; a stale env file is gone at once', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'emulator-cli-early-'));
     const envFile = join(dir, 'emulator.env');
+    writeFileSync(envFile, 'REDIS_PORT=1\n'); // left by an earlier run
+    const child = spawn(bin, ['--env-file', envFile, '--state-dir', join(dir, 'state')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let redis: number[] = [];
     try {
-      writeFileSync(envFile, 'REDIS_PORT=1\n'); // left by an earlier run
-      const child = spawn(bin, ['--env-file', envFile, '--state-dir', join(dir, 'state')], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
       const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
-      let redis: number[] = [];
       await expect
         .poll(
           () => {
@@ -179,6 +179,8 @@ describe('entra-redis-emulator CLI stopped while starting', () => {
       expect(redis.filter(alive), 'redis-server children left running').toEqual([]);
       expect(existsSync(envFile)).toBe(false);
     } finally {
+      // A failed assertion must not leave the emulator or its redis-server running.
+      for (const pid of [child.pid, ...redis]) if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
       await rm(dir, { recursive: true, force: true });
     }
   });
