@@ -76,10 +76,11 @@ export class AclKeeper {
           `access policy "${u.policy}" has ACL rules redis-server refuses: ${reply.message.replace(/>\S+/g, '>***')}; fix accessPolicies["${u.policy}"]`,
         );
       }
-      // One at a time: an older redis-server refuses a rule it cannot apply, not the others.
-      for (const rule of AZURE_BLOCKED_COMMANDS) {
-        await admin.command(['ACL', 'SETUSER', u.user, rule]);
-      }
+      // One rule per command, so an older redis-server refuses only a rule it cannot apply;
+      // pipelined, as one batch per user (the replies are not needed).
+      await Promise.all(
+        AZURE_BLOCKED_COMMANDS.map((rule) => admin.command(['ACL', 'SETUSER', u.user, rule])),
+      );
     }
   }
 
