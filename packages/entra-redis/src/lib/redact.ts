@@ -73,29 +73,28 @@ export function summarizeError(error: unknown, secrets: Iterable<string> = [], m
 
 /**
  * `error` itself, to keep as the `cause` of one of our errors, unless printing it would show a
- * token or secret (a credential's own error quoting one): then a copy with the same name, code
- * and status whose message, stack and causes are redacted.
+ * token (a credential's own error quoting one): then a copy with the same name, code and status
+ * whose message and stack are redacted, and whose causes are treated the same way.
  *
  * @example
  * ```ts
  * new EntraRedisError('TOKEN_REQUEST_FAILED', '…', { cause: redactedCause(error) });
  * ```
  */
-export function redactedCause(error: unknown, secrets: readonly string[] = [], depth = 0): unknown {
+export function redactedCause(error: unknown, depth = 0): unknown {
   const shown = inspect(error, { depth: 6 });
-  if (redactText(shown, secrets) === shown) return error;
+  if (redactText(shown) === shown) return error;
   if (typeof error !== 'object' || error === null || depth > 4) {
-    return redactText(typeof error === 'object' ? shown : String(error), secrets);
+    return redactText(typeof error === 'object' ? shown : String(error));
   }
   const e = error as Record<string, unknown>;
-  const copy = new Error(redactText(String(e.message ?? ''), secrets)) as Error &
-    Record<string, unknown>;
+  const copy = new Error(redactText(String(e.message ?? ''))) as Error & Record<string, unknown>;
   copy.name = typeof e.name === 'string' ? e.name : 'Error';
-  copy.stack = typeof e.stack === 'string' ? redactText(e.stack, secrets) : copy.stack;
+  copy.stack = typeof e.stack === 'string' ? redactText(e.stack) : copy.stack;
   for (const key of ['code', 'errorCode', 'statusCode', 'status', 'subError'] as const) {
     const value = e[key];
     if (typeof value === 'string' || typeof value === 'number') copy[key] = value;
   }
-  if (e.cause !== undefined) copy.cause = redactedCause(e.cause, secrets, depth + 1);
+  if (e.cause !== undefined) copy.cause = redactedCause(e.cause, depth + 1);
   return copy;
 }
