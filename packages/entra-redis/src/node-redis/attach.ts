@@ -3,7 +3,7 @@ import { OptionValidator } from '../lib/validate.js';
 import { diagnoseServerError, TransactionTracker } from '../reauth/index.js';
 import type { RedisCredentials } from '../token/credentials.js';
 import type { TokenSource } from '../token/token-source.js';
-import { diagnoseConnect, type ConnectTarget } from './connect-diagnosis.js';
+import { diagnoseCopy, type ConnectTarget } from './connect-diagnosis.js';
 import { installCommandGuard } from './guard.js';
 import { respOf } from './internals.js';
 import { handOffSubscriber, type PubSubClient } from './pubsub-handoff.js';
@@ -246,7 +246,7 @@ export function attachEntraAuth(
   override('duplicate', (...args: never[]) => {
     const copy = (protoDuplicate as (...a: unknown[]) => NodeRedisClient).apply(client, args);
     attachEntraAuth(copy, tokenSource, options);
-    diagnoseConnect(copy as NodeRedisClient & ConnectTarget, tokenSource, { stopOnRefusal: true });
+    diagnoseCopy(client, copy as NodeRedisClient & ConnectTarget, tokenSource);
     return copy;
   });
   for (const name of TERMINAL_METHODS) {

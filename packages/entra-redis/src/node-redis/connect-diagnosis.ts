@@ -11,6 +11,14 @@ export interface ConnectTarget {
   off?(event: 'error', listener: (error: unknown) => void): unknown;
 }
 
+/** Options of {@link diagnoseConnect}. */
+interface DiagnoseOptions {
+  stopOnRefusal?: boolean;
+}
+
+/** The targets {@link diagnoseConnect} wrapped, with its options: their copies get the same. */
+const diagnosed = new WeakMap<object, DiagnoseOptions>();
+
 /**
  * Makes `connect()` of `target` reject a refused token with `AUTH_REFUSED` (naming the
  * principal and the fix) instead of node-redis's bare `WRONGPASS`. With `stopOnRefusal`, a
@@ -26,8 +34,9 @@ export interface ConnectTarget {
 export function diagnoseConnect(
   target: ConnectTarget,
   tokenSource: TokenSource,
-  options: { stopOnRefusal?: boolean } = {},
+  options: DiagnoseOptions = {},
 ): void {
+  diagnosed.set(target, options);
   const connect = target.connect.bind(target);
   const diagnose = (error: unknown): EntraRedisError | undefined => {
     const credentials = tokenSource.current();
@@ -60,4 +69,23 @@ export function diagnoseConnect(
       }
     },
   });
+}
+
+/**
+ * Gives `copy` (a `duplicate()` of `original`) the `connect()` diagnosis `original` has, if any:
+ * a client made by `createClient` stops on a refused token, its copies too; a client the
+ * application made and only attached keeps node-redis's own behaviour, its copies too.
+ *
+ * @example
+ * ```ts
+ * diagnoseCopy(client, client.duplicate(), tokenSource);
+ * ```
+ */
+export function diagnoseCopy(
+  original: object,
+  copy: ConnectTarget,
+  tokenSource: TokenSource,
+): void {
+  const options = diagnosed.get(original);
+  if (options) diagnoseConnect(copy, tokenSource, options);
 }
