@@ -223,7 +223,7 @@ program
   .action(demo);
 
 // On Node 20, `npx entra-redis-emulator --env-file <path>` is cut short by Node itself (npx's own
-// node process reads `--env-file` and exits when the file does not exist yet). The README
+// node process reads `--env-file` and exits when the file does not exist yet). docs/emulator.md
 // advises `npx entra-redis-emulator -- --env-file <path>`; npm passes that `--` through.
 const args = process.argv.slice(2);
 if (args[0] === '--') args.shift();

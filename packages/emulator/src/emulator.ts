@@ -115,7 +115,10 @@ export interface Emulator {
    * `AZURE_FEDERATED_TOKEN_FILE`: with it set, `@azure/identity`'s ManagedIdentityCredential
    * would exchange it instead of calling the managed identity endpoints (set
    * `AZURE_FEDERATED_TOKEN_FILE` from it to act as an AKS pod). In cluster mode also
-   * `REDIS_CLUSTER_NODES` (`127.0.0.1:<port>,…`, one per master).
+   * `REDIS_CLUSTER_NODES` (`127.0.0.1:<port>,…`, one per master). For the zero-code preload
+   * (`node --import entra-redis/register`): `ENTRA_REDIS_HOSTS` (every front end's ports, every
+   * cluster node's) and `ENTRA_REDIS_MIN_REFRESH_INTERVAL_MS` (a tenth of the token lifetime, at
+   * most the library's 1 s default).
    */
   env(): Record<string, string>;
   /**
@@ -291,6 +294,7 @@ function assemble(parts: Parts): Emulator {
       if (secret) vars[`ENTRA_REDIS_${key}_CLIENT_SECRET`] = secret;
     }
     vars.ENTRA_REDIS_FEDERATED_TOKEN_FILE = parts.federatedTokenPath;
+    Object.assign(vars, preloadEnv(backend, tenant.tokenLifetimeSec));
     return vars;
   };
 
@@ -327,6 +331,27 @@ function assemble(parts: Parts): Emulator {
     },
     close,
     [Symbol.asyncDispose]: close,
+  };
+}
+
+/**
+ * What `node --import entra-redis/register` needs to protect an unmodified application's
+ * clients of this emulator: its front ends (every cluster node's) as ENTRA_REDIS_HOSTS, and a
+ * refresh floor short enough for the token lifetime (the library's 1 s default would put the
+ * refresh of tokens of a few seconds at their expiry).
+ */
+function preloadEnv(backend: RedisBackend, tokenLifetimeSec: number): Record<string, string> {
+  const fronts = backend.cluster?.fronts ?? [backend.front];
+  const endpoints = fronts.flatMap((front) =>
+    [front.tlsPort, front.plainPort]
+      .filter((port) => port !== undefined)
+      .map((port) => `${front.host}:${port}`),
+  );
+  return {
+    ENTRA_REDIS_HOSTS: [...new Set(endpoints)].join(','),
+    ENTRA_REDIS_MIN_REFRESH_INTERVAL_MS: String(
+      Math.max(10, Math.min(1_000, Math.floor((tokenLifetimeSec * 1_000) / 10))),
+    ),
   };
 }
 

@@ -39,6 +39,7 @@ export {
 export type {
   Authenticator,
   RedisFront,
+  RedisFrontConnectionEvent,
   RedisFrontOptions,
   RedisFrontStats,
 } from './redis-front/index.js';

@@ -1,6 +1,7 @@
-import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { SignJWT, compactVerify, decodeProtectedHeader, type JWK } from 'jose';
 import { EmulatorError } from './errors.js';
+import { newSigningKey, type SigningKey } from './signing-key.js';
 import {
   DEFAULT_FEDERATED_SUBJECT,
   allPrincipals,
@@ -59,13 +60,6 @@ export interface MintedToken {
  * serves them all, as a cache in Azure's front end would; time claims are checked on each use.
  */
 const VERIFIED_CACHE_SIZE = 4096;
-
-interface SigningKey {
-  kid: string;
-  privateKey: KeyObject;
-  publicKey: KeyObject;
-  jwk: JWK;
-}
 
 /**
  * The emulated Entra ID tenant: principals, RS256 signing keys, token minting and the
@@ -395,11 +389,4 @@ export class Tenant {
 /** Whether a principal is a service principal. */
 export function isServicePrincipal(p: Principal | undefined): p is ServicePrincipal {
   return p?.kind === 'servicePrincipal';
-}
-
-function newSigningKey(): SigningKey {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const kid = randomBytes(20).toString('base64url');
-  const jwk = publicKey.export({ format: 'jwk' }) as JWK;
-  return { kid, privateKey, publicKey, jwk: { kty: 'RSA', use: 'sig', kid, n: jwk.n, e: jwk.e } };
 }

@@ -3,6 +3,7 @@ import { ClientSecretCredential } from '@azure/identity';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FaultHandle } from '../src/identity-provider/faults.js';
 import { claimsOf, httpsCall, startTestIdp, type TestIdp } from './helpers/idp.js';
+import { msalHonoursRetryAfter } from './helpers/msal.js';
 
 const SCOPE = 'https://redis.azure.com/.default';
 
@@ -50,17 +51,26 @@ describe('identity provider: fault injection with the real ClientSecretCredentia
     });
   }
 
-  it('throttle: the same credential keeps replaying the 429 after Retry-After (msal misses the lower-case header, throttles 60 s)', async () => {
-    // msal-common reads headers['Retry-After']; @azure/identity hands it lower-case header names,
-    // so the default 60 s throttle applies whatever Retry-After says.
+  it(`throttle: the same credential replays the 429 until Retry-After (msal-common >= 16.15), else for 60 s (older msal misses the lower-case header)`, async () => {
+    // msal-common before 16.15 read headers['Retry-After']; @azure/identity hands it lower-case
+    // header names, so the default 60 s throttle applied whatever Retry-After said (msal-node 5,
+    // with @azure/identity 4.13). msal-node 7.1.2 and later find the header in any case.
     const cred = credential();
     const handle = t.idp.faults.inject({ kind: 'throttle', retryAfterSec: 1, durationMs: 300 });
     await expect(cred.getToken(SCOPE)).rejects.toThrow(/AADSTS50196/);
     await waitEnded(handle);
-    await new Promise((r) => setTimeout(r, 1100));
     const before = t.idp.stats().requests.token;
-    await expect(cred.getToken(SCOPE)).rejects.toThrow(/AADSTS50196/);
+    await expect(cred.getToken(SCOPE)).rejects.toThrow(/AADSTS50196/); // within Retry-After
     expect(t.idp.stats().requests.token).toBe(before);
+    await new Promise((r) => setTimeout(r, 1100));
+    if (msalHonoursRetryAfter()) {
+      const token = await cred.getToken(SCOPE);
+      expect(claimsOf(token.token).oid).toBe(t.app.oid);
+      expect(t.idp.stats().requests.token).toBe(before + 1);
+    } else {
+      await expect(cred.getToken(SCOPE)).rejects.toThrow(/AADSTS50196/);
+      expect(t.idp.stats().requests.token).toBe(before);
+    }
   });
 
   it('a 5xx without Retry-After makes msal-node replay the error for the same credential (its 60 s throttle cache)', async () => {

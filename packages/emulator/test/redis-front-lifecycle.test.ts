@@ -1,7 +1,10 @@
 import { Redis as IORedis } from 'ioredis';
+import net from 'node:net';
+import tls from 'node:tls';
 import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
 import { OWNER, ioredisTlsOptions, sleep, startStack } from './redis-front-helpers.js';
+import type { RedisFrontConnectionEvent } from '../src/index.js';
 
 const NET_RESOURCES = new Set([
   'TCPSocketWrap',
@@ -86,6 +89,39 @@ describe('redis front: faults and lifecycle', () => {
     await until(() => netResources() <= baseline, 2_000);
     expect(netResources()).toBeLessThanOrEqual(baseline);
     expect(stack.front.stats().connectionsOpen).toBe(0);
+  });
+});
+
+describe('redis front: connection events', () => {
+  it('name the TLS server name a client sent (none for an IP address or plaintext)', async () => {
+    const stack = await startStack();
+    const seen: RedisFrontConnectionEvent[] = [];
+    stack.front.events.on('connection', (e) => seen.push(e));
+    const open = (socket: net.Socket, event: string) =>
+      new Promise<net.Socket>((resolve, reject) => {
+        socket.once(event, () => resolve(socket));
+        socket.once('error', reject);
+      });
+    const port = stack.front.tlsPort!;
+    const sockets: net.Socket[] = [];
+    try {
+      const ca = stack.tls.ca;
+      sockets.push(
+        await open(
+          tls.connect({ host: '127.0.0.1', port, ca, servername: 'localhost' }),
+          'secureConnect',
+        ),
+        await open(tls.connect({ host: '127.0.0.1', port, ca }), 'secureConnect'),
+        await open(net.connect({ host: '127.0.0.1', port: stack.front.plainPort! }), 'connect'),
+      );
+      await until(() => seen.length === 3);
+      // The TLS listener reports a connection once its handshake ends: order is not fixed.
+      const described = seen.map((e) => `${e.tls ? 'tls' : 'plain'}:${e.servername ?? '-'}`);
+      expect(described.sort()).toEqual(['plain:-', 'tls:-', 'tls:localhost']);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await stack.close();
+    }
   });
 });
 

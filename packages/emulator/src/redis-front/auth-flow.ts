@@ -1,6 +1,7 @@
 // What the front end does with a client's AUTH or HELLO: verify the token, then forward an
 // AUTH as the policy's ACL user (the token never reaches redis-server), or refuse locally.
 
+import { createHash } from 'node:crypto';
 import type net from 'node:net';
 import { parseAuthCommand } from './auth-command.js';
 import type { AclPolicyUser } from './policies.js';
@@ -82,7 +83,11 @@ export function handleAuth(host: AuthHost, args: Buffer[]): boolean {
       await host.ctx.aclReady();
       if (host.closed) return;
       host.verifiedAuth = true;
-      const grant: Grant = { oid: check.oid, expiresAtMs: check.expiresAtMs };
+      const grant: Grant = {
+        oid: check.oid,
+        expiresAtMs: check.expiresAtMs,
+        tokenId: createHash('sha256').update(intent.password).digest('base64url').slice(0, 16),
+      };
       host.tracker.expectGrant(intent.hello, grant);
       host.forward(intent.rewrite(user.user, user.password));
     }

@@ -52,6 +52,8 @@ export class FrontConnection implements AuthHost, ReplyOwner, FrameSink {
   authenticated = false;
   /** The principal's oid (when authenticated). */
   oid = '';
+  /** Fingerprint of the token the connection is authenticated with. */
+  private tokenId = '';
   /** When the connection is evicted unless a fresh AUTH runs, in ms since the epoch. */
   expiresAtMs = Infinity;
   /** True once an AUTH with a verified token was sent (until RESET). */
@@ -101,6 +103,7 @@ export class FrontConnection implements AuthHost, ReplyOwner, FrameSink {
       forward: (bytes) => this.forward(bytes),
       command: (name, argc) => {
         if (name === 'reset') this.verifiedAuth = false;
+        else if (!this.verifiedAuth && !this.authenticated) ctx.stats.unauthenticatedCommands++;
         this.tracker.command(name, argc);
       },
       collected: (args) => handleAuth(this, args),
@@ -291,9 +294,11 @@ export class FrontConnection implements AuthHost, ReplyOwner, FrameSink {
       this.evict(); // the token ran out before redis-server could run the new AUTH
       return;
     }
+    if (reauth && grant.tokenId === this.tokenId) this.ctx.stats.redundantReauths++;
     this.authenticated = true;
     this.oid = grant.oid;
     this.expiresAtMs = grant.expiresAtMs;
+    this.tokenId = grant.tokenId;
     if (reauth) this.ctx.stats.reauthOk++;
     else this.ctx.stats.authOk++;
     this.ctx.events.emit('auth', { oid: grant.oid, ok: true, reauth });

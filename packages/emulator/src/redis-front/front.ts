@@ -84,8 +84,10 @@ export async function startRedisFront(options: RedisFrontOptions): Promise<Redis
     authFailed: 0,
     reauthOk: 0,
     reauthFailed: 0,
+    redundantReauths: 0,
     evictions: 0,
     protocolErrors: 0,
+    unauthenticatedCommands: 0,
   };
   const connections = new Set<FrontConnection>();
   let nextId = 1;
@@ -114,7 +116,12 @@ export async function startRedisFront(options: RedisFrontOptions): Promise<Redis
     connections.add(connection);
     stats.connectionsOpen++;
     stats.connectionsTotal++;
-    events.emit('connection', { id: connection.id, tls: isTls });
+    const servername = isTls ? (socket as tls.TLSSocket).servername : undefined;
+    events.emit('connection', {
+      id: connection.id,
+      tls: isTls,
+      ...(typeof servername === 'string' && servername !== '' ? { servername } : {}),
+    });
   };
 
   const servers: net.Server[] = [];

@@ -7,6 +7,7 @@ export type {
   RedisFront,
   RedisFrontAuthEvent,
   RedisFrontEventMap,
+  RedisFrontConnectionEvent,
   RedisFrontOptions,
   RedisFrontStats,
 } from './types.js';

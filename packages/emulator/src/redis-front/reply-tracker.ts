@@ -15,6 +15,8 @@ const T_SIMPLE = 43;
 export interface Grant {
   oid: string;
   expiresAtMs: number;
+  /** A fingerprint of the token (never the token itself). */
+  tokenId: string;
 }
 
 /** A reply the front end makes itself, in order with redis-server's replies. */

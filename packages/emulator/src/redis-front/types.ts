@@ -35,10 +35,21 @@ export interface RedisFrontStats {
   reauthOk: number;
   /** AUTH refused on an authenticated connection (it stays authenticated until expiry). */
   reauthFailed: number;
+  /**
+   * Successful AUTH on an authenticated connection with the very token it already uses: it
+   * extends nothing (a client that re-authenticates what its handshake just did).
+   */
+  redundantReauths: number;
   /** Connections closed because their token expired without a fresh AUTH. */
   evictions: number;
   /** Connections closed for malformed input. */
   protocolErrors: number;
+  /**
+   * Commands other than AUTH and HELLO that arrived on a connection before it was
+   * authenticated (redis-server answers them NOAUTH). A client that never sends anything
+   * unauthenticated keeps this at zero.
+   */
+  unauthenticatedCommands: number;
 }
 
 /** Payload of the `auth` event. Never contains a token. */
@@ -52,11 +63,25 @@ export interface RedisFrontAuthEvent {
   reauth: boolean;
 }
 
+/** Payload of the `connection` event: a client connection was accepted. */
+export interface RedisFrontConnectionEvent {
+  /** Connection id (also in the `close` event). */
+  id: number;
+  /** Whether it came in on the TLS listener. */
+  tls: boolean;
+  /**
+   * The TLS server name (SNI) the client sent, when it sent one. Clients that connect to a
+   * cluster node by address must still send the cache's host name: Azure's certificates name
+   * the host, not the node's address.
+   */
+  servername?: string;
+}
+
 /** Events of {@link RedisFront.events}. */
 export interface RedisFrontEventMap {
   auth: [RedisFrontAuthEvent];
   eviction: [{ oid: string }];
-  connection: [{ id: number; tls: boolean }];
+  connection: [RedisFrontConnectionEvent];
   close: [{ id: number }];
 }
 

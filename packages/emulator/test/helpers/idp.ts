@@ -15,6 +15,7 @@ import {
 } from '../../src/identity-provider/server.js';
 import { trustEmulatorCa } from '../../src/identity-provider/trust.js';
 import type { ServicePrincipal } from '../../src/principals.js';
+import { withExactEnv } from './env.js';
 
 /** A running identity provider with a tenant, PKI and a certificate registered on the app. */
 export interface TestIdp {
@@ -76,18 +77,8 @@ const MI_VARS = [
 ];
 
 /** Runs `fn` with exactly these Azure identity variables set (others cleared), then restores them. */
-export async function withEnv<T>(vars: Record<string, string>, fn: () => Promise<T>): Promise<T> {
-  const saved = new Map(MI_VARS.map((k) => [k, process.env[k]]));
-  for (const k of MI_VARS) delete process.env[k];
-  Object.assign(process.env, vars);
-  try {
-    return await fn();
-  } finally {
-    for (const [k, v] of saved) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
+export function withEnv<T>(vars: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  return withExactEnv(MI_VARS, vars, fn);
 }
 
 /** A raw HTTPS request trusting the emulator's CA. */
