@@ -9,7 +9,7 @@
  * - `TOKEN_MALFORMED`: the credential returned something that is not a usable access token.
  * - `SOURCE_CLOSED`: the token source was closed.
  * - `AUTH_REFUSED`, `PERMISSION_DENIED`, `INSECURE_CONNECTION`, `REAUTH_FAILED`,
- *   `BLOCKING_COMMAND_INTERRUPTED`: raised by the Redis client adapters.
+ *   `BLOCKING_COMMAND_INTERRUPTED`, `HANDSHAKE_FAILED`: raised by the Redis client adapters.
  *
  * @example
  * ```ts
@@ -31,7 +31,8 @@ export type EntraRedisErrorCode =
   | 'PERMISSION_DENIED'
   | 'INSECURE_CONNECTION'
   | 'REAUTH_FAILED'
-  | 'BLOCKING_COMMAND_INTERRUPTED';
+  | 'BLOCKING_COMMAND_INTERRUPTED'
+  | 'HANDSHAKE_FAILED';
 
 /**
  * All values of {@link EntraRedisErrorCode}, for validation and exhaustive tests.
@@ -54,6 +55,7 @@ export const ENTRA_REDIS_ERROR_CODES: readonly EntraRedisErrorCode[] = Object.fr
   'INSECURE_CONNECTION',
   'REAUTH_FAILED',
   'BLOCKING_COMMAND_INTERRUPTED',
+  'HANDSHAKE_FAILED',
 ]);
 
 /**
@@ -75,6 +77,34 @@ export interface EntraRedisErrorOptions {
   readonly retryAfterMs?: number;
   /** The underlying error. */
   readonly cause?: unknown;
+}
+
+/**
+ * Where the troubleshooting entry of `code` is: `docs/troubleshooting.md` of the package (and of
+ * its repository), one level-2 heading per code.
+ *
+ * @example
+ * ```ts
+ * troubleshootingLink('TOKEN_EXPIRED'); // 'entra-redis/docs/troubleshooting.md#token_expired'
+ * ```
+ */
+export function troubleshootingLink(code: EntraRedisErrorCode): string {
+  return `entra-redis/docs/troubleshooting.md#${code.toLowerCase()}`;
+}
+
+const POINTER = / To troubleshoot, see entra-redis\/docs\/troubleshooting\.md#[a-z_]+\.$/;
+
+/**
+ * The message of an {@link EntraRedisError} without its closing troubleshooting pointer (for
+ * quoting one error inside another, which has its own).
+ *
+ * @example
+ * ```ts
+ * `re-authentication failed: ${withoutPointer(error.message)}`;
+ * ```
+ */
+export function withoutPointer(message: string): string {
+  return message.replace(POINTER, '');
 }
 
 /**
@@ -100,8 +130,16 @@ export class EntraRedisError extends Error {
   /** Server-requested delay before a retry, in ms (from `Retry-After`). */
   readonly retryAfterMs?: number;
 
+  /**
+   * `message` is what is wrong and what to do; a pointer to the code's troubleshooting entry is
+   * appended (`… To troubleshoot, see entra-redis/docs/troubleshooting.md#<code>.`).
+   */
   constructor(code: EntraRedisErrorCode, message: string, options: EntraRedisErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    const text = withoutPointer(message).trimEnd();
+    super(
+      `${text}${/[.!?]$/.test(text) ? '' : '.'} To troubleshoot, see ${troubleshootingLink(code)}.`,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = 'EntraRedisError';
     this.code = code;
     this.isRetryable = options.isRetryable ?? false;

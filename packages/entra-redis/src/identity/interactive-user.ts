@@ -22,6 +22,11 @@ export interface InteractiveUserOptions extends InteractiveBrowserCredentialNode
   /** Application (client) id of a public client app registration, a GUID. */
   readonly clientId: string;
   /**
+   * Authority host, an https URL: a sovereign cloud (e.g. `https://login.microsoftonline.us`) or
+   * the emulator. @default 'https://login.microsoftonline.com' (or AZURE_AUTHORITY_HOST)
+   */
+  readonly authorityHost?: string;
+  /**
    * Redirect URI registered for the app (an http(s) URL); validated, then passed through. Note:
    * on Node.js, @azure/identity 4.x ignores it: MSAL always listens on
    * `http://localhost:<random free port>`, so register `http://localhost` for the app (Entra

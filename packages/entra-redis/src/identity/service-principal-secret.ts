@@ -21,6 +21,11 @@ export interface ServicePrincipalSecretOptions extends ClientSecretCredentialOpt
   readonly clientId: string;
   /** The client secret (never shown in errors or logs). */
   readonly clientSecret: string;
+  /**
+   * Authority host, an https URL: a sovereign cloud (e.g. `https://login.microsoftonline.us`) or
+   * the emulator. @default 'https://login.microsoftonline.com' (or AZURE_AUTHORITY_HOST)
+   */
+  readonly authorityHost?: string;
 }
 
 /**

@@ -24,6 +24,11 @@ export interface WorkloadIdentityOptions extends WorkloadIdentityCredentialOptio
   readonly clientId?: string;
   /** Path of the projected service account token. @default process.env.AZURE_FEDERATED_TOKEN_FILE */
   readonly tokenFilePath?: string;
+  /**
+   * Authority host, an https URL: a sovereign cloud (e.g. `https://login.microsoftonline.us`) or
+   * the emulator. @default 'https://login.microsoftonline.com' (or AZURE_AUTHORITY_HOST)
+   */
+  readonly authorityHost?: string;
 }
 
 const COMPONENT = 'entra-redis workloadIdentity';

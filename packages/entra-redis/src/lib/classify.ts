@@ -59,6 +59,15 @@ const PERMANENT_MESSAGE =
 const TRANSIENT_MESSAGE =
   /\b(temporarily_unavailable|server_error|network_error|endpoints_resolution_error|too_many_requests|throttl\w*|timed? ?out|timeout|socket hang up|internal server error|service unavailable|bad gateway|gateway timeout|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND)\b/i;
 
+/**
+ * An answer replayed by MSAL's throttling cache: msal-common rebuilds a `ServerError` from the
+ * cached response's numeric `error_codes` ("90033: AADSTS90033: A transient error ..."), with no
+ * status, and @azure/identity wraps it in an `AuthenticationRequiredError` (otherwise read as
+ * needing a user). The cache keeps only 429 and 5xx answers (and error answers that carry
+ * `Retry-After`): a replay passes by itself. Same shape in msal-node 5 and 7.
+ */
+const THROTTLE_REPLAY_MESSAGE = /^\d+(?: \d+)*: AADSTS\d+:/;
+
 type Bag = Record<string, unknown>;
 
 function asBag(value: unknown): Bag | undefined {
@@ -157,6 +166,8 @@ export function classifyError(error: unknown, nowMs: number = Date.now()): Error
         verdict = { transient: true, reason: name };
       } else if (PERMANENT_MESSAGE.test(message)) {
         verdict = { transient: false, reason: `message ${PERMANENT_MESSAGE.exec(message)?.[0]}` };
+      } else if (THROTTLE_REPLAY_MESSAGE.test(message)) {
+        verdict = { transient: true, reason: 'replayed by msal throttling cache' };
       } else if (TRANSIENT_MESSAGE.test(message)) {
         verdict = { transient: true, reason: `message ${TRANSIENT_MESSAGE.exec(message)?.[0]}` };
       } else if (name === 'AuthenticationRequiredError' || name === 'CredentialUnavailableError') {

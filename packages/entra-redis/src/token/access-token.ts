@@ -21,6 +21,9 @@ export interface TokenEntry {
  * `expires_in`; taking the earlier of the two means a skewed clock or an optimistic credential
  * can only make us refresh early, never serve a token the server considers expired.
  *
+ * `expiresOnTimestamp` is on the clock of the process's `Date` (MSAL adds `expires_in` to
+ * it); `reportedOffsetMs` moves it onto `nowMs`'s clock when the two differ (fake timers).
+ *
  * Issued at: `expiresAt - (exp - iat)` when the JWT has `iat` (the lifetime, free of clock
  * skew), never later than now; otherwise now.
  */
@@ -30,6 +33,7 @@ export function toTokenEntry(
   nowMs: number,
   seq: number,
   scopes: readonly string[] = [],
+  reportedOffsetMs = 0,
 ): TokenEntry {
   if (
     typeof accessToken !== 'object' ||
@@ -49,7 +53,7 @@ export function toTokenEntry(
   const reported = accessToken.expiresOnTimestamp;
   const expiresAtMs =
     typeof reported === 'number' && Number.isFinite(reported) && reported > 0
-      ? Math.min(reported, jwtExpMs)
+      ? Math.min(reported + reportedOffsetMs, jwtExpMs)
       : jwtExpMs;
   if (expiresAtMs <= nowMs) {
     throw new EntraRedisError(

@@ -1,6 +1,9 @@
-import { EntraRedisError, isEntraRedisError } from '../errors.js';
+import { EntraRedisError, isEntraRedisError, withoutPointer } from '../errors.js';
+import { retryDelayMs } from '../lib/backoff.js';
 import { classifyError } from '../lib/classify.js';
+import type { TimerHandle, TokenSourceClock } from '../lib/clock.js';
 import { redactedCause, summarizeError } from '../lib/redact.js';
+import type { NormalizedTokenSourceOptions } from './normalize-options.js';
 
 /**
  * Wraps whatever a credential threw into an {@link EntraRedisError}, classified (transient or
@@ -54,7 +57,7 @@ export function expiredError(
   cause: EntraRedisError | undefined,
 ): EntraRedisError {
   const why = cause
-    ? `the last refresh failed: ${cause.message}`
+    ? `the last refresh failed: ${withoutPointer(cause.message)}`
     : 'no fresh token has arrived yet (a request is pending or scheduled)';
   return new EntraRedisError(
     'TOKEN_EXPIRED',
@@ -62,4 +65,98 @@ export function expiredError(
       'The source keeps retrying and recovers by itself when the identity endpoint answers',
     { isRetryable: true, ...(cause ? { cause } : {}) },
   );
+}
+
+/** What the `recovered` event reports at the end of an outage. */
+export type Recovery = {
+  readonly outageMs: number;
+  readonly attempts: number;
+  readonly wasExpired: boolean;
+};
+
+/** A token source's run of failed requests: since when, how many, the last error. */
+export class Outage {
+  #failures = 0;
+  #firstAtMs = 0;
+  #lastError: EntraRedisError | undefined;
+
+  /** The last request's error while the outage lasts. */
+  get lastError(): EntraRedisError | undefined {
+    return this.#lastError;
+  }
+
+  /** Records a failed request; returns its attempt number (1 for the first of an outage). */
+  failed(error: EntraRedisError, nowMs: number): number {
+    if (this.#failures === 0) this.#firstAtMs = nowMs;
+    this.#lastError = error;
+    return ++this.#failures;
+  }
+
+  /** A token arrived: the outage's figures, or `undefined` if there was none. */
+  end(nowMs: number, wasExpired: boolean): Recovery | undefined {
+    if (this.#failures === 0) return undefined;
+    const recovery = { outageMs: nowMs - this.#firstAtMs, attempts: this.#failures, wasExpired };
+    this.#failures = 0;
+    this.#lastError = undefined;
+    return recovery;
+  }
+}
+
+/** Calls back once when the current token expires with no fresh one to replace it. */
+export class ExpiryAlarm {
+  readonly #clock: TokenSourceClock;
+  #timer: TimerHandle | undefined;
+  #rang = false;
+
+  constructor(clock: TokenSourceClock) {
+    this.#clock = clock;
+  }
+
+  /** Whether the current token expired (from the alarm until {@link ExpiryAlarm.arm}). */
+  get rang(): boolean {
+    return this.#rang;
+  }
+
+  /** Watches a new token's expiry instead of the previous one's. */
+  arm(expiresAtMs: number, onExpired: () => void): void {
+    this.stop();
+    this.#rang = false;
+    this.#timer = this.#clock.setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#rang = true;
+        onExpired();
+      },
+      Math.max(0, expiresAtMs - this.#clock.now()),
+    );
+  }
+
+  /** Stops watching. */
+  stop(): void {
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+/**
+ * When to retry after the `attempt`-th failed request in a row: backoff (or the server's
+ * Retry-After), never sooner than the floor after the last request started.
+ */
+export function failureRetryAtMs(
+  o: Pick<NormalizedTokenSourceOptions, 'retry' | 'random' | 'minRefreshIntervalMs'>,
+  attempt: number,
+  error: EntraRedisError,
+  nowMs: number,
+  lastRequestStartMs: number,
+): number {
+  const delay = retryDelayMs(
+    o.retry,
+    attempt,
+    {
+      transient: error.isRetryable,
+      ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}),
+    },
+    o.random,
+  );
+  return Math.max(nowMs + delay, lastRequestStartMs + o.minRefreshIntervalMs);
 }

@@ -16,6 +16,7 @@ export interface NormalizedTokenSourceOptions {
   readonly username: string | undefined;
   readonly refreshRatio: number;
   readonly minRemainingMs: number;
+  readonly maxTokenAgeMs: number | undefined;
   readonly jitterRatio: number;
   readonly minRefreshIntervalMs: number;
   readonly maxConcurrentReauth: number;
@@ -35,6 +36,7 @@ const KNOWN = [
   'username',
   'refreshRatio',
   'minRemainingMs',
+  'maxTokenAgeMs',
   'jitterRatio',
   'minRefreshIntervalMs',
   'maxConcurrentReauth',
@@ -138,6 +140,8 @@ export function normalizeTokenSourceOptions(input: unknown): NormalizedTokenSour
     o.minRemainingMs === undefined
       ? d.minRemainingMs
       : ms(v, 'minRemainingMs', o.minRemainingMs, 0);
+  const maxTokenAgeMs =
+    o.maxTokenAgeMs === undefined ? undefined : ms(v, 'maxTokenAgeMs', o.maxTokenAgeMs, 1);
   const minRefreshIntervalMs =
     o.minRefreshIntervalMs === undefined
       ? d.minRefreshIntervalMs
@@ -216,6 +220,7 @@ export function normalizeTokenSourceOptions(input: unknown): NormalizedTokenSour
     username,
     refreshRatio,
     minRemainingMs,
+    maxTokenAgeMs,
     jitterRatio,
     minRefreshIntervalMs,
     maxConcurrentReauth,

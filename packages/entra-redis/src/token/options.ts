@@ -5,7 +5,7 @@ import type { TokenSourceClock } from '../lib/clock.js';
  * A function that builds a fresh `TokenCredential`. Given one, a {@link TokenSource} builds a
  * new credential after a failure and when a credential hands back its cached token, which
  * empties MSAL's throttling and token caches, and after every 32 tokens, which releases what
- * @azure/identity keeps per token request (see the README). The factories of entra-redis
+ * @azure/identity keeps per token request (see docs/identities.md). The factories of entra-redis
  * (`servicePrincipalSecret`, …) return one.
  *
  * @example
@@ -88,6 +88,18 @@ export interface TokenSourceOptions {
    */
   readonly minRemainingMs?: number;
   /**
+   * Refresh each token at the latest this long after it was issued, in ms, however long it
+   * lives. Real Entra tokens live 60–90 minutes (managed identity tokens up to 24 hours), so
+   * `refreshRatio` and `minRemainingMs` refresh them tens of minutes in; this cap exercises
+   * re-authentication sooner (`entra-redis check --watch 5m --refresh-every 1m` uses it).
+   * Jitter and `minRefreshIntervalMs` still apply. A credential that hands back the token it
+   * already has is rebuilt from its factory once and then asked again inside its cache window
+   * (see `credentialCacheWindowMs`): identities whose endpoint caches tokens (managed identity,
+   * the Azure CLI) may not deliver a fresh token sooner than that.
+   * @default undefined (no cap)
+   */
+  readonly maxTokenAgeMs?: number;
+  /**
    * Jitter, as a ratio (0–0.5) of the wait until the refresh point: the refresh happens at a
    * uniformly random moment in `[(1 - jitterRatio) * wait, wait]` after the token arrived, so a
    * fleet does not refresh in lockstep. Jitter only ever makes a refresh earlier.
@@ -103,15 +115,18 @@ export interface TokenSourceOptions {
    */
   readonly minRefreshIntervalMs?: number;
   /**
-   * At a new token, how many connections' re-AUTHs may be pending at once (≥ 1). The next
-   * connection is re-authenticated as one of them is answered (or after 2 s without an
-   * answer); at a quarter of the old token's remaining life (30 s at most) the rest go at
-   * once, and a token replaced with under 4 s left (test tokens) is not paced at all. A
-   * rotation over thousands of connections then never blocks the event loop for the whole
-   * fan-out or queues thousands of AUTHs ahead of your commands at the server, and still
-   * completes in a few round trips' time per window (10,000 connections, 1 ms round trip,
-   * 32 at once: about 0.3 s). `Infinity` sends every AUTH at once.
-   * @default 32
+   * At a new token, the most connections' re-AUTHs that may be pending at once (≥ 1). The
+   * fan-out starts with 32 in flight (or this, if lower); each answer that comes back about as
+   * fast as the fastest one widens the window by one (so it doubles per window's worth of fast
+   * answers) up to this ceiling, and answers that slow down (AUTHs queueing at the server,
+   * where your commands would wait behind them) halve it, not below 8. The next connection is
+   * re-authenticated as one is answered (or after 2 s without an answer); at a quarter of the
+   * old token's remaining life (30 s at most) the rest go at once, and a token replaced with
+   * under 4 s left (test tokens) is not paced at all. A rotation over thousands of connections
+   * then never blocks the event loop for the whole fan-out or queues thousands of AUTHs ahead
+   * of your commands, and still takes only a few round trips when the server keeps up.
+   * `Infinity` sends every AUTH at once; `1` re-authenticates one connection at a time.
+   * @default 256
    */
   readonly maxConcurrentReauth?: number;
   /**
@@ -139,7 +154,13 @@ export interface TokenSourceOptions {
   readonly metrics?: boolean;
   /** Name in log fields and metric attributes. @default 'default' */
   readonly name?: string;
-  /** Time and timers; for tests. @default the system clock (timers unref'ed) */
+  /**
+   * Time and timers; for tests that drive the source with fake time. By default, the real
+   * clock: `Date.now` and unref'ed timers as they were when the library loaded, so fake timers
+   * installed afterwards (sinon, Jest, `vi.useFakeTimers()`) do not stop refreshes and retries
+   * while the cache's clock runs on. The adapters' own deadlines always use that real clock.
+   * @default the real clock taken at load
+   */
   readonly clock?: TokenSourceClock;
   /** Random numbers in [0, 1) for jitter; for tests. @default Math.random */
   readonly random?: () => number;
@@ -159,7 +180,7 @@ export const TOKEN_SOURCE_DEFAULTS = Object.freeze({
   minRemainingMs: 300_000,
   jitterRatio: 0.1,
   minRefreshIntervalMs: 1_000,
-  maxConcurrentReauth: 32,
+  maxConcurrentReauth: 256,
   requestTimeoutMs: 20_000,
   credentialCacheWindowMs: 300_000,
   retry: Object.freeze({

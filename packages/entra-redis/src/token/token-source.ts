@@ -1,42 +1,35 @@
 import type { TokenCredential } from '@azure/identity';
 import { EntraRedisError } from '../errors.js';
-import { retryDelayMs } from '../lib/backoff.js';
-import type { TimerHandle } from '../lib/clock.js';
+import { systemClock } from '../lib/clock.js';
 import { TypedEmitter } from '../lib/emitter.js';
 import { createSourceMetrics, type SourceMetrics } from '../lib/otel.js';
 import { summarizeError } from '../lib/redact.js';
 import { toTokenEntry, type TokenEntry } from './access-token.js';
 import type { RedisCredentials } from './credentials.js';
 import type { TokenSourceEvents } from './events.js';
-import { closedError, expiredError, toRequestError } from './failure.js';
+import { CredentialHolder } from './credential-holder.js';
+import {
+  closedError,
+  ExpiryAlarm,
+  expiredError,
+  failureRetryAtMs,
+  Outage,
+  toRequestError,
+} from './failure.js';
 import { FanOut, type CredentialsListener } from './fan-out.js';
 import {
   normalizeTokenSourceOptions,
   type NormalizedTokenSourceOptions,
 } from './normalize-options.js';
 import type { TokenSourceOptions } from './options.js';
-import { cachedTokenRetryAtMs, computeRefreshAtMs } from './schedule.js';
+import { RequestLoop } from './request-loop.js';
+import { lateFloorWarning, nextRefreshAtMs, unchangedRetryAtMs } from './schedule.js';
+import { SUBSCRIBE, UNSUBSCRIBE } from './subscribe.js';
 import { startTimedRequest } from './timed-request.js';
 
-interface Inflight {
-  readonly seq: number;
-  readonly promise: Promise<TokenEntry>;
-  readonly cancel: (error: EntraRedisError) => void;
-}
-interface Waiter {
-  resolve(entry: TokenEntry): void;
-  reject(error: unknown): void;
-}
-type Level = 'debug' | 'info' | 'warn' | 'error';
+export { SUBSCRIBE, UNSUBSCRIBE } from './subscribe.js';
 
-/**
- * A credential built from a factory is replaced after this many tokens. @azure/identity's MSAL
- * network client keeps an AbortController for every token request it ever sent (about 3 KB
- * each, never released: Azure/azure-sdk-for-js#26161); a fresh credential starts empty, so a
- * process that runs for years holds at most this many. The cost: one more authority metadata
- * request (or managed identity probe) every 32 tokens, a day and a half with hourly tokens.
- */
-const TOKENS_PER_CREDENTIAL = 32;
+type Level = 'debug' | 'info' | 'warn' | 'error';
 
 /**
  * Turns an identity into a stream of fresh Redis credentials shared by every client and
@@ -63,31 +56,37 @@ export class TokenSource implements AsyncDisposable {
   readonly #listeners = new Set<CredentialsListener>();
   readonly #fanOut: FanOut;
   readonly #metrics: SourceMetrics;
-  #credential: TokenCredential | undefined;
-  #rebuildCredential = false;
-  /** Tokens the current credential (built from the factory) has handed out. */
-  #tokensFromCredential = 0;
+  readonly #credential: CredentialHolder;
+  readonly #outage = new Outage();
+  readonly #expiry: ExpiryAlarm;
   #entry: TokenEntry | undefined;
-  #inflight: Inflight | undefined;
-  #waiters: Waiter[] = [];
-  #seq = 0;
+  readonly #requests: RequestLoop;
   #started = false;
   #closed = false;
-  #timer: TimerHandle | undefined;
-  #timerAtMs: number | undefined;
-  #expiryTimer: TimerHandle | undefined;
-  #lastRequestStartMs = Number.NEGATIVE_INFINITY;
-  #failures = 0;
-  #firstFailureAtMs = 0;
-  #lastError: EntraRedisError | undefined;
   #unchanged = 0;
-  #expiredEmitted = false;
   #lateRefreshWarned = false;
 
   /** Validates `options` (throws `INVALID_OPTION`); does not request a token yet. */
   constructor(options: TokenSourceOptions) {
     this.#o = normalizeTokenSourceOptions(options);
-    this.#credential = this.#o.credential;
+    this.#expiry = new ExpiryAlarm(this.#o.clock);
+    this.#requests = new RequestLoop(this.#o.clock, this.#o.minRefreshIntervalMs, {
+      start: (seq) => {
+        this.#log('debug', 'requesting a token', { seq });
+        const o = this.#o;
+        return startTimedRequest(
+          () => this.#credential.get(),
+          o.scopes,
+          o.requestTimeoutMs,
+          o.clock,
+        );
+      },
+      onToken: (seq, token) => this.#onToken(seq, token),
+      onFailure: (seq, error) => this.#onFailure(seq, error),
+    });
+    this.#credential = new CredentialHolder(this.#o.credential, this.#o.factory, () =>
+      this.#log('debug', 'built a fresh credential from the factory'),
+    );
     this.#events = new TypedEmitter<TokenSourceEvents>((event, error) =>
       this.#log('error', `a "${String(event)}" listener threw; ignored`, {
         error: summarizeError(error, this.#secrets()),
@@ -108,7 +107,7 @@ export class TokenSource implements AsyncDisposable {
   start(): void {
     if (this.#started || this.#closed) return;
     this.#started = true;
-    void this.#request().catch(() => {});
+    void this.#requests.request().catch(() => {});
   }
 
   /**
@@ -122,8 +121,8 @@ export class TokenSource implements AsyncDisposable {
     this.start();
     const valid = this.#valid();
     if (valid) return valid.credentials;
-    if (this.#entry) throw expiredError(this.#entry.expiresAtMs, this.#lastError);
-    return (await this.#nextAttempt()).credentials;
+    if (this.#entry) throw expiredError(this.#entry.expiresAtMs, this.#outage.lastError);
+    return (await this.#requests.next()).credentials;
   }
 
   /** The current credentials if still valid (synchronous; never an expired token). */
@@ -143,12 +142,23 @@ export class TokenSource implements AsyncDisposable {
     if (typeof listener !== 'function') {
       throw new EntraRedisError('INVALID_OPTION', 'entra-redis: onCredentials needs a function');
     }
-    const entry = { fn: listener };
-    if (!this.#closed) this.#listeners.add(entry);
+    const entry: CredentialsListener = { receiveCredentials: listener };
+    this[SUBSCRIBE](entry);
+    return () => this[UNSUBSCRIBE](entry);
+  }
+
+  /**
+   * @internal Subscribes `listener` itself: its `receiveCredentials` is called as
+   * {@link onCredentials} calls a function. For the adapters' per-connection objects.
+   */
+  [SUBSCRIBE](listener: CredentialsListener): void {
+    if (!this.#closed) this.#listeners.add(listener);
     this.start();
-    return () => {
-      this.#listeners.delete(entry);
-    };
+  }
+
+  /** @internal Undoes {@link TokenSource[SUBSCRIBE]}; idempotent. */
+  [UNSUBSCRIBE](listener: CredentialsListener): void {
+    this.#listeners.delete(listener);
   }
 
   /** Subscribes to an event. Listeners that throw are logged and ignored. */
@@ -189,6 +199,15 @@ export class TokenSource implements AsyncDisposable {
   }
 
   /**
+   * Whether the last token has expired without a fresh one (from the `expired` event until the
+   * next token): what {@link current} tells too, without reading the clock, for checks made on
+   * every command.
+   */
+  get expired(): boolean {
+    return this.#expiry.rang;
+  }
+
+  /**
    * Stops everything: timers cleared, the in-flight request aborted (its `AbortSignal` fires
    * and its result is ignored), waiters rejected with `SOURCE_CLOSED`, listeners dropped.
    * Idempotent.
@@ -197,17 +216,13 @@ export class TokenSource implements AsyncDisposable {
     if (this.#closed) return;
     this.#closed = true;
     this.#fanOut.cancel();
-    this.#clearTimer();
-    if (this.#expiryTimer !== undefined) this.#o.clock.clearTimeout(this.#expiryTimer);
-    this.#expiryTimer = undefined;
+    this.#expiry.stop();
     const error = closedError();
-    this.#inflight?.cancel(error);
-    this.#inflight = undefined;
-    for (const w of this.#waiters.splice(0)) w.reject(error);
+    this.#requests.close(error);
     this.#listeners.clear();
     this.#events.clear();
     this.#metrics.close();
-    this.#credential = undefined;
+    this.#credential.clear();
     this.#log('debug', 'token source closed');
   }
 
@@ -225,26 +240,6 @@ export class TokenSource implements AsyncDisposable {
     return this.#entry ? [this.#entry.token] : [];
   }
 
-  /**
-   * Warns once when `minRefreshIntervalMs` pushes the refresh into the last quarter of a token's
-   * life: only very short tokens (test setups) get there, and their connections are then
-   * re-authenticated with little time to spare.
-   */
-  #warnIfFloorIsLate(entry: TokenEntry, nowMs: number, refreshAtMs: number): void {
-    if (this.#lateRefreshWarned) return;
-    const lifetimeMs = entry.expiresAtMs - nowMs;
-    if (lifetimeMs <= 0 || refreshAtMs < entry.expiresAtMs - lifetimeMs / 4) return;
-    const floorAtMs = Math.round(this.#lastRequestStartMs + this.#o.minRefreshIntervalMs);
-    if (refreshAtMs !== floorAtMs) return; // the ratio decided, not the floor
-    this.#lateRefreshWarned = true;
-    this.#log(
-      'warn',
-      `tokens live ${Math.round(lifetimeMs)} ms, so minRefreshIntervalMs ` +
-        `(${this.#o.minRefreshIntervalMs} ms) puts the refresh ${Math.round(entry.expiresAtMs - refreshAtMs)} ms ` +
-        `before expiry; lower minRefreshIntervalMs below half the token lifetime for such short tokens`,
-    );
-  }
-
   #log(level: Level, message: string, fields: Record<string, unknown> = {}): void {
     try {
       this.#o.logger[level](`entra-redis: ${message}`, { source: this.#o.name, ...fields });
@@ -253,107 +248,15 @@ export class TokenSource implements AsyncDisposable {
     }
   }
 
-  /** The next attempt's result: the in-flight one, a new one, or one right after the floor. */
-  #nextAttempt(): Promise<TokenEntry> {
-    if (this.#inflight) return this.#inflight.promise;
-    const floorAtMs = this.#lastRequestStartMs + this.#o.minRefreshIntervalMs;
-    if (this.#o.clock.now() >= floorAtMs) return this.#request();
-    if (this.#timerAtMs === undefined || this.#timerAtMs > floorAtMs) this.#schedule(floorAtMs);
-    return new Promise<TokenEntry>((resolve, reject) => this.#waiters.push({ resolve, reject }));
-  }
-
-  #schedule(atMs: number): void {
-    this.#clearTimer();
-    if (this.#closed) return;
-    const clock = this.#o.clock;
-    if (this.#waiters.length > 0) {
-      atMs = Math.min(atMs, this.#lastRequestStartMs + this.#o.minRefreshIntervalMs);
-    }
-    this.#timerAtMs = atMs;
-    this.#timer = clock.setTimeout(
-      () => {
-        this.#timer = undefined;
-        this.#timerAtMs = undefined;
-        void this.#request().catch(() => {});
-      },
-      Math.max(0, atMs - clock.now()),
-    );
-  }
-
-  #clearTimer(): void {
-    if (this.#timer !== undefined) this.#o.clock.clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#timerAtMs = undefined;
-  }
-
-  #getCredential(): TokenCredential {
-    const factory = this.#o.factory;
-    if (factory && (this.#credential === undefined || this.#rebuildCredential)) {
-      let built: unknown;
-      try {
-        built = factory();
-      } catch (error) {
-        throw new EntraRedisError(
-          'CREDENTIAL_UNAVAILABLE',
-          `entra-redis: the credential factory threw: ${summarizeError(error)}`,
-          { cause: error },
-        );
-      }
-      if (typeof (built as TokenCredential | null)?.getToken !== 'function') {
-        throw new EntraRedisError(
-          'CREDENTIAL_UNAVAILABLE',
-          'entra-redis: the credential factory must return a TokenCredential (an object with getToken())',
-        );
-      }
-      this.#credential = built as TokenCredential;
-      this.#rebuildCredential = false;
-      this.#tokensFromCredential = 0;
-      this.#log('debug', 'built a fresh credential from the factory');
-    }
-    return this.#credential as TokenCredential;
-  }
-
-  /** Starts one token request (or joins the one in flight). */
-  #request(): Promise<TokenEntry> {
-    if (this.#closed) return Promise.reject(closedError());
-    if (this.#inflight) return this.#inflight.promise;
-    this.#clearTimer();
-    const clock = this.#o.clock;
-    const seq = ++this.#seq;
-    this.#lastRequestStartMs = clock.now();
-    const request = startTimedRequest(
-      () => this.#getCredential(),
-      this.#o.scopes,
-      this.#o.requestTimeoutMs,
-      clock,
-    );
-    this.#log('debug', 'requesting a token', { seq });
-    // The in-flight marker is cleared only after the result is applied, so that no caller can
-    // slip a second request in between.
-    const settle = <T>(apply: () => T): T => {
-      request.dispose();
-      try {
-        return apply();
-      } finally {
-        if (this.#inflight?.seq === seq) this.#inflight = undefined;
-      }
-    };
-    const promise = request.result.then(
-      (token) => settle(() => this.#onToken(seq, token)),
-      (error: unknown) => settle(() => this.#onFailure(seq, error)),
-    );
-    promise.catch(() => {});
-    this.#inflight = { seq, promise, cancel: (error) => request.cancel(error) };
-    for (const w of this.#waiters.splice(0)) promise.then(w.resolve, w.reject);
-    return promise;
-  }
-
   #onToken(seq: number, accessToken: Awaited<ReturnType<TokenCredential['getToken']>>): TokenEntry {
     if (this.#closed) throw closedError();
     const now = this.#o.clock.now();
+    // The credential computed `expiresOnTimestamp` with `Date`, which fake timers installed
+    // after the library loaded may have frozen; the real clock puts it back in real time.
+    const dateOffsetMs = this.#o.clock === systemClock ? now - Date.now() : 0;
     let entry: TokenEntry;
     try {
-      entry = toTokenEntry(accessToken, this.#o.username, now, seq, this.#o.scopes);
+      entry = toTokenEntry(accessToken, this.#o.username, now, seq, this.#o.scopes, dateOffsetMs);
     } catch (error) {
       return this.#onFailure(seq, error);
     }
@@ -362,40 +265,38 @@ export class TokenSource implements AsyncDisposable {
     if (previous && previous.seq > seq) return previous; // never let an older answer win
     this.#entry = entry;
     this.#unchanged = 0;
-    this.#tokensFromCredential += 1;
-    if (this.#o.factory && this.#tokensFromCredential >= TOKENS_PER_CREDENTIAL) {
-      this.#rebuildCredential = true;
-    }
-    if (this.#failures > 0) {
-      const recovered = {
-        outageMs: now - this.#firstFailureAtMs,
-        attempts: this.#failures,
-        wasExpired: this.#expiredEmitted || (previous !== undefined && previous.expiresAtMs <= now),
-      };
-      this.#failures = 0;
-      this.#lastError = undefined;
+    this.#credential.issued();
+    const wasExpired = this.#expiry.rang || (previous !== undefined && previous.expiresAtMs <= now);
+    const recovered = this.#outage.end(now, wasExpired);
+    if (recovered) {
       this.#log('info', 'token refresh recovered', recovered);
       this.#events.emit('recovered', recovered);
     }
-    this.#expiredEmitted = false;
     const o = this.#o;
-    const nextRefreshAtMs = computeRefreshAtMs({
-      nowMs: now,
-      issuedAtMs: entry.issuedAtMs,
-      expiresAtMs: entry.expiresAtMs,
-      refreshRatio: o.refreshRatio,
-      minRemainingMs: o.minRemainingMs,
-      jitterRatio: o.jitterRatio,
-      minRefreshIntervalMs: o.minRefreshIntervalMs,
-      lastRequestStartMs: this.#lastRequestStartMs,
-      random: o.random(),
-    });
-    this.#warnIfFloorIsLate(entry, now, nextRefreshAtMs);
-    this.#schedule(nextRefreshAtMs);
+    const c = entry.credentials;
+    const refreshAtMs = nextRefreshAtMs(o, entry, now, this.#requests.lastStartMs);
+    const late = this.#lateRefreshWarned
+      ? undefined
+      : lateFloorWarning(
+          c.expiresAtMs,
+          now,
+          refreshAtMs,
+          this.#requests.lastStartMs,
+          o.minRefreshIntervalMs,
+        );
+    if (late !== undefined) {
+      this.#lateRefreshWarned = true;
+      this.#log('warn', late);
+    }
+    this.#requests.schedule(refreshAtMs);
     this.#armExpiry(entry);
     this.#metrics.recordRefresh();
-    const c = entry.credentials;
-    const event = { oid: c.oid, username: c.username, expiresAtMs: c.expiresAtMs, nextRefreshAtMs };
+    const event = {
+      oid: c.oid,
+      username: c.username,
+      expiresAtMs: c.expiresAtMs,
+      nextRefreshAtMs: refreshAtMs,
+    };
     this.#log('info', 'access token refreshed', { ...event, lifetimeMs: c.expiresAtMs - now });
     this.#events.emit('refreshed', event);
     this.#fanOut.deliver(
@@ -417,31 +318,24 @@ export class TokenSource implements AsyncDisposable {
   #onUnchanged(current: TokenEntry, now: number): TokenEntry {
     this.#unchanged += 1;
     const o = this.#o;
-    let atMs: number | undefined;
-    if (o.factory && this.#unchanged === 1) {
-      this.#rebuildCredential = true; // a fresh credential has an empty cache
-      atMs = Math.max(now, this.#lastRequestStartMs + o.minRefreshIntervalMs);
-    } else {
-      atMs = cachedTokenRetryAtMs(
-        current.expiresAtMs,
-        o.credentialCacheWindowMs,
-        now,
-        o.minRefreshIntervalMs,
-        this.#lastRequestStartMs,
-      );
-    }
-    if (atMs === undefined) {
-      const delay = retryDelayMs(o.retry, this.#unchanged, { transient: true }, o.random);
-      atMs = Math.max(now + delay, this.#lastRequestStartMs + o.minRefreshIntervalMs);
-    }
-    this.#schedule(atMs);
+    const fresh = this.#credential.fromFactory && this.#unchanged === 1;
+    if (fresh) this.#credential.rebuild(); // a fresh credential has an empty cache
+    const atMs = unchangedRetryAtMs(
+      o,
+      this.#unchanged,
+      current.expiresAtMs,
+      now,
+      this.#requests.lastStartMs,
+      fresh,
+    );
+    this.#requests.schedule(atMs);
     this.#log(
       'debug',
       'the credential returned the token already in use (cached); asking again later',
       {
         nextRequestAtMs: atMs,
         expiresAtMs: current.expiresAtMs,
-        freshCredential: this.#rebuildCredential,
+        freshCredential: this.#credential.rebuilding,
       },
     );
     return current;
@@ -452,26 +346,15 @@ export class TokenSource implements AsyncDisposable {
     const o = this.#o;
     const now = o.clock.now();
     const error = toRequestError(raw, now, o.retry.maxDelayMs);
-    if (seq !== this.#seq) throw error; // superseded: the newer request decides
-    if (this.#failures === 0) this.#firstFailureAtMs = now;
-    this.#failures += 1;
-    this.#lastError = error;
-    if (o.factory) this.#rebuildCredential = true; // drop MSAL's throttling cache with it
-    const delay = retryDelayMs(
-      o.retry,
-      this.#failures,
-      {
-        transient: error.isRetryable,
-        ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}),
-      },
-      o.random,
-    );
-    const atMs = Math.max(now + delay, this.#lastRequestStartMs + o.minRefreshIntervalMs);
-    this.#schedule(atMs);
+    if (seq !== this.#requests.seq) throw error; // superseded: the newer request decides
+    const attempt = this.#outage.failed(error, now);
+    this.#credential.rebuild(); // drop MSAL's throttling cache with it
+    const atMs = failureRetryAtMs(o, attempt, error, now, this.#requests.lastStartMs);
+    this.#requests.schedule(atMs);
     this.#metrics.recordFailure(error.code, error.isRetryable);
     const valid = this.#valid();
     const event = {
-      attempt: this.#failures,
+      attempt,
       error,
       retryInMs: atMs - now,
       ...(this.#entry ? { tokenExpiresAtMs: this.#entry.expiresAtMs } : {}),
@@ -489,22 +372,14 @@ export class TokenSource implements AsyncDisposable {
   }
 
   #armExpiry(entry: TokenEntry): void {
-    const clock = this.#o.clock;
-    if (this.#expiryTimer !== undefined) clock.clearTimeout(this.#expiryTimer);
-    this.#expiryTimer = clock.setTimeout(
-      () => {
-        this.#expiryTimer = undefined;
-        if (this.#closed || this.#entry !== entry || this.#expiredEmitted) return;
-        this.#expiredEmitted = true;
-        const event = { expiredAtMs: entry.expiresAtMs, cause: this.#lastError };
-        this.#log('error', 'access token expired without a fresh one; still retrying', {
-          expiredAtMs: event.expiredAtMs,
-          cause: this.#lastError?.message,
-        });
-        this.#events.emit('expired', event);
-      },
-      Math.max(0, entry.expiresAtMs - clock.now()),
-    );
+    this.#expiry.arm(entry.expiresAtMs, () => {
+      const cause = this.#outage.lastError;
+      this.#log('error', 'access token expired without a fresh one; still retrying', {
+        expiredAtMs: entry.expiresAtMs,
+        cause: cause?.message,
+      });
+      this.#events.emit('expired', { expiredAtMs: entry.expiresAtMs, cause });
+    });
   }
 }
 
