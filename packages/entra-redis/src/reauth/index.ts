@@ -15,7 +15,7 @@ export {
   type BlockingSlicePlan,
   type CommandArg,
 } from './blocking.js';
-export { TransactionTracker } from './transaction.js';
+export { TransactionTracker, type TransactionListener } from './transaction.js';
 export {
   AZURE_NON_TLS_PORT,
   AZURE_REDIS_HOST_SUFFIXES,
@@ -27,7 +27,13 @@ export {
   blockingInterruptedError,
   diagnoseServerError,
   dropCommandArgs,
+  inFlightExpiredError,
   tokenExpiredError,
   type AuthContext,
 } from './server-errors.js';
 export { RECONNECT_BACKOFF, reconnectDelayMs } from './reconnect.js';
+export {
+  HANDSHAKE_CLOSES_BEFORE_DIAGNOSIS,
+  diagnoseHandshakeFailure,
+  type HandshakeFailure,
+} from './handshake-errors.js';

@@ -1,4 +1,4 @@
-import { EntraRedisError } from '../errors.js';
+import { EntraRedisError, withoutPointer } from '../errors.js';
 
 /** Who was authenticating, for {@link diagnoseServerError}; never holds the token. */
 export interface AuthContext {
@@ -60,7 +60,9 @@ export function diagnoseServerError(
     );
   }
   if (/^NOPERM\b/.test(message)) {
-    const command = context.command ? ` "${context.command.toUpperCase()}"` : '';
+    // Redis names the command it refused ("… no permissions to run the 'set' command").
+    const named = context.command ?? /\bthe '([^']+)' command\b/.exec(message)?.[1];
+    const command = named ? ` "${named.toUpperCase()}"` : '';
     return new EntraRedisError(
       'PERMISSION_DENIED',
       `NOPERM: ${who} is authenticated but its data access policy does not allow the ` +
@@ -87,8 +89,31 @@ export function tokenExpiredError(cause: unknown): EntraRedisError {
   return new EntraRedisError(
     'TOKEN_EXPIRED',
     'entra-redis: command refused without sending: the Entra ID access token expired and no ' +
-      `fresh one could be obtained${why ? ` (last refresh error: ${why})` : ''}. The token ` +
+      `fresh one could be obtained${why ? ` (last refresh error: ${withoutPointer(why)})` : ''}. The token ` +
       'source keeps retrying; the client reconnects and works again by itself when a token arrives.',
+    { isRetryable: true, ...(cause !== undefined ? { cause } : {}) },
+  );
+}
+
+/**
+ * The failure of a command already sent when its connection went while the token was expired
+ * and no fresh one could be obtained (the cache closes a connection at its token's expiry):
+ * `TOKEN_EXPIRED`, retryable. The command may or may not have run.
+ *
+ * @example
+ * ```ts
+ * command.reject(inFlightExpiredError(lastRefreshError));
+ * ```
+ */
+export function inFlightExpiredError(cause: unknown): EntraRedisError {
+  const why = messageOf(cause);
+  return new EntraRedisError(
+    'TOKEN_EXPIRED',
+    'entra-redis: the connection closed with this command in flight (the cache closes a ' +
+      'connection when its token expires) and no fresh Entra ID access token could be ' +
+      `obtained${why ? ` (last refresh error: ${withoutPointer(why)})` : ''}; the command may ` +
+      'or may not have run. The token source keeps retrying; the client reconnects and works ' +
+      'again by itself when a token arrives.',
     { isRetryable: true, ...(cause !== undefined ? { cause } : {}) },
   );
 }

@@ -1,3 +1,8 @@
+/** Told by a {@link TransactionTracker} when a transaction ends. */
+export interface TransactionListener {
+  transactionEnded(): void;
+}
+
 /**
  * Tracks whether a connection is inside `MULTI … EXEC`, from the order in which commands are
  * written to it. An AUTH written inside a transaction is queued into it (it would change the
@@ -15,13 +20,22 @@
  * tx.onCommandWritten('exec');  tx.inTransaction; // false
  * ```
  */
-export class TransactionTracker {
+export class TransactionTracker implements TransactionListener {
   #inTransaction = false;
-  readonly #onIdle: () => void;
+  readonly #listener: TransactionListener | undefined;
 
-  /** `onIdle` is called each time a transaction ends (EXEC, DISCARD, RESET or loss). */
-  constructor(onIdle: () => void = () => {}) {
-    this.#onIdle = onIdle;
+  /**
+   * `listener` hears each time a transaction ends (EXEC, DISCARD, RESET or loss). A subclass
+   * overrides {@link TransactionTracker.transactionEnded} instead: the adapters' per-connection
+   * guards do, so that tracking costs them no object of its own.
+   */
+  constructor(listener?: TransactionListener) {
+    this.#listener = listener;
+  }
+
+  /** A transaction ended: tells the listener. */
+  transactionEnded(): void {
+    this.#listener?.transactionEnded();
   }
 
   /** Whether the next command written would be queued into a transaction. */
@@ -51,6 +65,6 @@ export class TransactionTracker {
   #end(): void {
     if (!this.#inTransaction) return;
     this.#inTransaction = false;
-    this.#onIdle();
+    this.transactionEnded();
   }
 }
