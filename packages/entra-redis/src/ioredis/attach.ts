@@ -1,7 +1,7 @@
 import { EntraRedisError } from '../errors.js';
 import { checkTransportSecurity } from '../reauth/index.js';
 import type { TokenSource } from '../token/token-source.js';
-import type { GuardGroup } from './group.js';
+import { GUARDED, type ConnectionGuardLike, type GuardGroup } from './group.js';
 import { ConnectionGuard } from './guard.js';
 import {
   normalizeEntraOptions,
@@ -77,7 +77,7 @@ export function attachEntraAuth(
   });
   const protector = createProtector(tokenSource, normalized);
   protector.protect(root);
-  return protector.detach;
+  return () => protector.detach();
 }
 
 /** Protects any number of ioredis instances with one token source; `detach()` undoes all. */
@@ -90,40 +90,66 @@ export interface Protector {
 
 /**
  * The guards of one `attachEntraAuth` (or cluster) call: they share the token source, the
- * options and the "a token was served" state.
+ * options and the "a token was served" state. One object, no closure per client.
+ */
+class GuardProtector implements Protector, GuardGroup {
+  readonly source: TokenSource;
+  readonly options: NormalizedEntraOptions;
+  hadToken: boolean;
+  /**
+   * The guards of live clients: the first in a field, others in a set made when a second one
+   * joins (most groups are one client: a set each would cost more than the guard itself).
+   */
+  #first: ConnectionGuardLike | undefined;
+  #others: Set<ConnectionGuardLike> | undefined;
+  #detached = false;
+
+  constructor(source: TokenSource, options: NormalizedEntraOptions) {
+    this.source = source;
+    this.options = options;
+    this.hadToken = source.current() !== undefined;
+  }
+
+  protect(client: IORedisLike): void {
+    if (this.#detached || GUARDED in client) return;
+    new ConnectionGuard(this, client);
+  }
+
+  detach(): void {
+    if (this.#detached) return;
+    this.#detached = true;
+    const live = [this.#first, ...(this.#others ?? [])];
+    this.#first = this.#others = undefined;
+    for (const guard of live) guard?.uninstall();
+  }
+
+  join(guard: ConnectionGuardLike): void {
+    if (this.#first === guard) return;
+    if (!this.#first && !this.#others?.has(guard)) this.#first = guard;
+    else (this.#others ??= new Set()).add(guard);
+  }
+
+  leave(guard: ConnectionGuardLike): void {
+    if (this.#first === guard) this.#first = undefined;
+    else this.#others?.delete(guard);
+  }
+
+  report(error: EntraRedisError, client: IORedisLike): void {
+    try {
+      if (this.options.onError) this.options.onError(error);
+      else if (client.listenerCount('error') > 0) client.emit('error', error);
+    } catch {
+      // A throwing error handler must not break re-authentication.
+    }
+  }
+}
+
+/**
+ * The guards of one `attachEntraAuth` (or cluster) call, sharing the token source and options.
  */
 export function createProtector(
   tokenSource: TokenSource,
   normalized: NormalizedEntraOptions,
 ): Protector {
-  const guards = new Set<ConnectionGuard>();
-  const protectedClients = new WeakSet<IORedisLike>();
-  let detached = false;
-  const group: GuardGroup = {
-    source: tokenSource,
-    options: normalized,
-    hadToken: tokenSource.current() !== undefined,
-    report(error, client) {
-      try {
-        if (normalized.onError) normalized.onError(error);
-        else if (client.listenerCount('error') > 0) client.emit('error', error);
-      } catch {
-        // A throwing error handler must not break re-authentication.
-      }
-    },
-  };
-  const protect = (client: IORedisLike): void => {
-    if (detached || protectedClients.has(client)) return;
-    protectedClients.add(client);
-    new ConnectionGuard(group, client, protect, guards);
-  };
-  return {
-    protect,
-    detach() {
-      if (detached) return;
-      detached = true;
-      for (const guard of guards) guard.uninstall();
-      guards.clear();
-    },
-  };
+  return new GuardProtector(tokenSource, normalized);
 }

@@ -7,6 +7,7 @@ import {
   type BlockingCall,
   type CommandArg,
 } from '../reauth/index.js';
+import { realTime } from '../lib/clock.js';
 import type { RedisCredentials } from '../token/credentials.js';
 import type { IORedisCommandClass, IORedisCommandLike } from './types.js';
 
@@ -39,7 +40,7 @@ export function runBounded(
   if (!call) return undefined;
   const credentials = host.current();
   if (!credentials) return undefined;
-  const startedAtMs = Date.now();
+  const startedAtMs = realTime.now();
   const first = planBlockingSlice(call, command.args as CommandArg[], {
     startedAtMs,
     nowMs: startedAtMs,
@@ -73,7 +74,7 @@ async function loop(
       const base = ids ? replaceDollarIds(call, command.args as CommandArg[], ids) : command.args;
       const plan = planBlockingSlice(call, base as CommandArg[], {
         startedAtMs,
-        nowMs: Date.now(),
+        nowMs: realTime.now(),
         expiresAtMs: credentials.expiresAtMs,
         safetyMarginMs: host.safetyMarginMs,
       });

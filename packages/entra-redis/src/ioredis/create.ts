@@ -2,17 +2,11 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { EntraRedisError } from '../errors.js';
 import {
   checkTransportSecurity,
+  diagnoseHandshakeFailure,
   diagnoseServerError,
-  dropCommandArgs,
-  isAzureRedisHost,
 } from '../reauth/index.js';
 import { attachEntraAuth } from './attach.js';
-import {
-  entraRetryStrategy,
-  IOREDIS_DEFAULTS,
-  normalizeEntraOptions,
-  type EntraClientOptions,
-} from './options.js';
+import { normalizeEntraOptions, withAzureDefaults, type EntraClientOptions } from './options.js';
 import type { IORedisLike } from './types.js';
 
 /**
@@ -37,44 +31,14 @@ export type IORedisConstructor<R> = new (options: never) => R;
  */
 export type CreateRedisOptions = Omit<RedisOptions, 'username' | 'password'> & EntraClientOptions;
 
-const ENTRA_KEYS = [
-  'tokenSource',
-  'allowInsecureConnection',
-  'blockingCommandSafetyMarginMs',
-  'onError',
-] as const;
-
-/**
- * The ioredis options `createRedis` uses: the caller's, plus Azure practice where unset —
- * TLS with `servername` for Azure hosts, `keepAlive` 30 s, `connectionName`
- * `'entra-redis'`, a capped exponential `retryStrategy` with jitter — and `lazyConnect`.
- *
- * @example
- * ```ts
- * const options = withAzureDefaults({ host: 'cache.redis.cache.windows.net', port: 6380 });
- * // { ..., tls: { servername: 'cache.redis.cache.windows.net' }, keepAlive: 30000, ... }
- * ```
- */
-export function withAzureDefaults(options: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...options };
-  for (const key of ENTRA_KEYS) delete out[key];
-  const host = typeof out.host === 'string' ? out.host : undefined;
-  if (out.tls === undefined && isAzureRedisHost(host) && out.port !== 6379) {
-    out.tls = { servername: host };
-  }
-  out.keepAlive ??= IOREDIS_DEFAULTS.keepAliveMs;
-  out.connectionName ??= IOREDIS_DEFAULTS.connectionName;
-  out.retryStrategy ??= entraRetryStrategy;
-  return out;
-}
-
 /**
  * Creates an ioredis client authenticated with Entra ID tokens and keeps it authenticated
  * for as long as it lives (see {@link attachEntraAuth} for what that covers). Waits for a
  * fresh token, then connects (unless `lazyConnect: true`); rejects with `AUTH_REFUSED`
- * (naming the principal and the fix) when the cache refuses the token, with the token
- * source's error when no token can be obtained, and with `INSECURE_CONNECTION` for a
- * plaintext Azure host. Pass `Redis` (second argument) to use another ioredis copy or major.
+ * (naming the principal and the fix) when the cache refuses the token, with
+ * `HANDSHAKE_FAILED` when the TLS handshake fails or the server closes the connection before
+ * it is ready (TLS settings), with the token source's error when no token can be obtained,
+ * and with `INSECURE_CONNECTION` for a plaintext Azure host. Pass `Redis` (second argument) to use another ioredis copy or major.
  *
  * @example
  * ```ts
@@ -151,9 +115,11 @@ export async function createRedis(
   } catch (error) {
     redis.disconnect();
     detach();
-    const cause = dropCommandArgs(firstError ?? error); // ioredis: AUTH args hold the token
+    const cause = firstError ?? error; // its AUTH args (the token) were dropped by the guard
     throw (
-      diagnoseServerError(cause, { oid: credentials.oid, username: credentials.username }) ?? cause
+      diagnoseServerError(cause, { oid: credentials.oid, username: credentials.username }) ??
+      diagnoseHandshakeFailure(cause)?.error ??
+      cause
     );
   } finally {
     redis.off('error', onError);

@@ -36,6 +36,18 @@ function inspectRedacted(
   return `${label} ${inspect(view, nested)}`;
 }
 
+/** util.inspect's hook of a protected client: one function for every client. */
+function inspectProtected(
+  this: Inspected & { constructor: { name: string }; [LABEL]?: string },
+  depth: number,
+  options: InspectOptionsStylized,
+): string {
+  // ioredis's Cluster mixes EventEmitter in over its constructor, hence the label.
+  return inspectRedacted(this[LABEL] ?? this.constructor.name, this, depth, options);
+}
+
+const LABEL = Symbol('entra-redis.inspect-label');
+
 /**
  * Makes `util.inspect(client)` print a summary without secrets (an ioredis `Redis` or
  * `Cluster`), headed by `label` or the constructor's name; returns the undo.
@@ -45,16 +57,14 @@ export function redactInspect(redis: object, label?: string): () => void {
     configurable: true,
     enumerable: false,
     writable: true,
-    // ioredis's Cluster mixes EventEmitter in over its constructor, hence the label.
-    value(
-      this: Inspected & { constructor: { name: string } },
-      depth: number,
-      options: InspectOptionsStylized,
-    ) {
-      return inspectRedacted(label ?? this.constructor.name, this, depth, options);
-    },
+    value: inspectProtected,
   });
-  return () => {
-    delete (redis as Record<symbol, unknown>)[inspect.custom];
-  };
+  if (label !== undefined) (redis as { [LABEL]?: string })[LABEL] = label;
+  return () => unredactInspect(redis);
+}
+
+/** Undoes {@link redactInspect}. */
+export function unredactInspect(redis: object): void {
+  delete (redis as Record<symbol, unknown>)[inspect.custom];
+  delete (redis as { [LABEL]?: string })[LABEL];
 }

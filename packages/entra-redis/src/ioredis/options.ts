@@ -1,5 +1,5 @@
 import type { EntraRedisError } from '../errors.js';
-import { RECONNECT_BACKOFF, reconnectDelayMs } from '../reauth/index.js';
+import { isAzureRedisHost, RECONNECT_BACKOFF, reconnectDelayMs } from '../reauth/index.js';
 import { OptionValidator } from '../lib/validate.js';
 import type { TokenSource } from '../token/token-source.js';
 
@@ -108,4 +108,46 @@ export function normalizeEntraOptions(options: EntraAuthOptions = {}): Normalize
  */
 export function entraRetryStrategy(times: number): number {
   return reconnectDelayMs(times);
+}
+
+const ENTRA_KEYS = [
+  'tokenSource',
+  'allowInsecureConnection',
+  'blockingCommandSafetyMarginMs',
+  'onError',
+] as const;
+
+/**
+ * The ioredis options `createRedis` uses: the caller's, plus Azure practice where unset —
+ * TLS with `servername` for Azure hosts (added to a `tls` object that names none), `keepAlive`
+ * 30 s, `connectionName` `'entra-redis'`, a capped exponential `retryStrategy` with jitter —
+ * and `lazyConnect`.
+ *
+ * @example
+ * ```ts
+ * const options = withAzureDefaults({ host: 'cache.redis.cache.windows.net', port: 6380 });
+ * // { ..., tls: { servername: 'cache.redis.cache.windows.net' }, keepAlive: 30000, ... }
+ * ```
+ */
+export function withAzureDefaults(options: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...options };
+  for (const key of ENTRA_KEYS) delete out[key];
+  const host = typeof out.host === 'string' ? out.host : undefined;
+  if (isAzureRedisHost(host)) {
+    if (out.tls === undefined && out.port !== 6379) out.tls = { servername: host };
+    // A cluster's nodes are reached by the addresses they announce, yet present the cache's
+    // certificate: without the host name as server name, Node sends none to them and checks
+    // the certificate against the address (a `tls` given for its `ca` alone, say).
+    else if (isPlainObject(out.tls) && out.tls.servername === undefined) {
+      out.tls = { ...out.tls, servername: host };
+    }
+  }
+  out.keepAlive ??= IOREDIS_DEFAULTS.keepAliveMs;
+  out.connectionName ??= IOREDIS_DEFAULTS.connectionName;
+  out.retryStrategy ??= entraRetryStrategy;
+  return out;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

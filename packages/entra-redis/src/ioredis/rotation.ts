@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { realTime, withTimeout } from '../lib/clock.js';
+import { handoffConnection, setUntilUndone } from './client-internals.js';
+import { channelOf, isOpen, once, ready } from './handoff-helpers.js';
 import type { IORedisLike } from './types.js';
 
 const MESSAGE_EVENTS = new Set([
@@ -13,7 +16,7 @@ const STEP_TIMEOUT_MS = 5_000;
 /** Handoffs tried before the subscriber is reconnected in place instead. */
 const MAX_ATTEMPTS = 2;
 /** How long a delivering temporary connection outlives a subscriber that ended mid-handoff. */
-const BRIDGE_AFTER_END_MS = 3_000;
+export const BRIDGE_AFTER_END_MS = 3_000;
 const BRIDGE_CHECK_MS = 50;
 
 /** The cluster behind a subscriber connection it may replace. */
@@ -36,49 +39,7 @@ export function bridgeWhenReplaced(sub: IORedisLike, host: BridgeHost): void {
   BRIDGES.set(sub, host);
 }
 
-/** Channel of a message event's arguments (pmessage: the second one). */
-function channelOf(event: string, args: unknown[]): string {
-  return String(event.startsWith('pmessage') ? args[1] : args[0]);
-}
-
 const noop = (): void => undefined;
-
-/** True while `client` is ready and not closing (no `quit()`/`disconnect()` under way). */
-function isOpen(client: IORedisLike): boolean {
-  return client.status === 'ready' && !client.manuallyClosing;
-}
-
-/**
- * The handoff's own connections: connect now, and end (never reconnect) when dropped: a
- * reconnected temporary connection would have missed messages, and the attempt fails instead.
- */
-const HELPER_OPTIONS = Object.freeze({
-  lazyConnect: false,
-  connectionName: 'entra-redis:rotation',
-  retryStrategy: (): null => null,
-});
-
-function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), STEP_TIMEOUT_MS);
-    timer.unref();
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function once(redis: IORedisLike, event: string): Promise<void> {
-  return new Promise((resolve) => redis.once(event, () => resolve()));
-}
-
-/**
- * Resolves once `client` is ready. Commands must wait for it: ioredis writes SUBSCRIBE (a
- * "loading" command) before its ready check, whose INFO Redis then refuses in subscriber mode,
- * and the connection is dropped.
- */
-function ready(client: IORedisLike): Promise<void> {
-  return client.status === 'ready' ? Promise.resolve() : once(client, 'ready');
-}
 
 /** True when `next` (a cluster's new subscriber) holds every channel and pattern of `set`. */
 function covers(next: IORedisLike, channels: string[], patterns: string[]): boolean {
@@ -89,29 +50,38 @@ function covers(next: IORedisLike, channels: string[], patterns: string[]): bool
   return channels.every((c) => has.includes(c)) && patterns.every((p) => hasPatterns.includes(p));
 }
 
-/** Sets `target[key]` to `value`; returns the undo (restores the own property, or its absence). */
-function setUntilUndone<T extends object, K extends keyof T>(
-  target: T,
-  key: K,
-  value: T[K],
-): () => void {
-  const had = Object.prototype.hasOwnProperty.call(target, key);
-  const previous = target[key];
-  target[key] = value;
+/**
+ * Makes `disconnect(true)` reconnect a client whose `retryStrategy` is not a function (ioredis
+ * Cluster's subscriber connections: without one they end instead, and the cluster would
+ * resubscribe on another connection with a gap), and at once (see {@link reconnectNow}).
+ * Returns the function that restores it.
+ */
+function reconnectOnce(sub: IORedisLike): () => void {
+  const undoNow = reconnectNow(sub);
+  if (typeof sub.options.retryStrategy === 'function') return undoNow;
+  const undoStrategy = setUntilUndone(sub.options, 'retryStrategy', () => 0);
   return () => {
-    if (had) target[key] = previous;
-    else delete target[key];
+    undoNow();
+    undoStrategy();
   };
 }
 
 /**
- * Makes `disconnect(true)` reconnect a client whose `retryStrategy` is not a function (ioredis
- * Cluster's subscriber connections: without one they end instead, and the cluster would
- * resubscribe on another connection with a gap). Returns the function that restores it.
+ * Starts the reconnect that follows `disconnect(true)` at once, instead of after the retry
+ * strategy's delay (returns the undo). The delay would only keep the subscriber silent longer,
+ * and ioredis arms it with the global `setTimeout`, which a test's fake timers may have stopped.
+ * Does what ioredis's reconnect timer does.
  */
-function reconnectOnce(sub: IORedisLike): () => void {
-  if (typeof sub.options.retryStrategy === 'function') return () => undefined;
-  return setUntilUndone(sub.options, 'retryStrategy', () => 0);
+function reconnectNow(sub: IORedisLike): () => void {
+  const now = (): void => {
+    const timer = sub.reconnectTimeout;
+    if (sub.status !== 'reconnecting' || !timer) return;
+    clearTimeout(timer as NodeJS.Timeout); // the global, as it was when ioredis armed it
+    sub.reconnectTimeout = undefined;
+    sub.connect().catch(noop);
+  };
+  sub.once('reconnecting', now);
+  return () => sub.off('reconnecting', now);
 }
 
 /**
@@ -275,8 +245,7 @@ async function handOff(
       return previousEmit.call(this, event, ...args);
     },
   );
-  const temp = duplicate(HELPER_OPTIONS);
-  const helper = duplicate(HELPER_OPTIONS);
+  const [temp, helper] = [handoffConnection(duplicate), handoffConnection(duplicate)];
   temp.on('error', () => {});
   helper.on('error', () => {});
   // The temporary connection forwards between marker #1 and marker #2 only.
@@ -308,7 +277,7 @@ async function handOff(
   });
   ended.catch(() => undefined);
   const step = <T>(promise: Promise<T>, what: string): Promise<T> =>
-    withTimeout(Promise.race([promise, ended]), what);
+    withTimeout(Promise.race([promise, ended]), STEP_TIMEOUT_MS, what);
   try {
     await step(sub.subscribe(marker), 'the marker subscription');
     await step(ready(temp), 'the temporary connection');
@@ -374,22 +343,25 @@ function bridge(
   patterns: string[],
   marker: string,
 ): void {
-  const endAt = Date.now() + BRIDGE_AFTER_END_MS;
+  const endAt = realTime.now() + BRIDGE_AFTER_END_MS;
   let finishing = false;
+  let finished = false;
   const finish = (): void => {
-    clearInterval(timer);
+    if (finished) return;
+    finished = true;
+    realTime.clearInterval(timer);
     temp.disconnect();
     // The replacement copied the old connection's subscriptions, the marker channel included.
     const next = host.current();
     const set = next && next !== replaced && isOpen(next) && next.condition?.subscriber;
     if (set && set.channels('subscribe').includes(marker)) void leaveMarker(next, marker);
   };
-  const timer = setInterval(() => {
-    if (finishing) return;
-    if (Date.now() >= endAt || !host.inUse() || temp.status !== 'ready') {
+  const timer = realTime.setInterval(() => {
+    if (realTime.now() >= endAt || !host.inUse() || temp.status !== 'ready') {
       finish();
       return;
     }
+    if (finishing) return;
     const next = host.current();
     if (!next || next === replaced || !covers(next, channels, patterns)) return;
     finishing = true;

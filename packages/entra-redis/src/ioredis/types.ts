@@ -37,6 +37,8 @@ export interface IORedisOptionsLike {
 export interface IORedisConnectorLike {
   connect(emit: unknown): Promise<unknown>;
   disconnect(): void;
+  /** Semi-private: the socket of the last attempt. */
+  stream?: unknown;
 }
 
 /** The subset of an ioredis `Redis` instance the adapter uses (v5 and v6). */
@@ -52,6 +54,10 @@ export interface IORedisLike {
   } | null;
   /** Semi-private. */
   connector?: IORedisConnectorLike;
+  /** Semi-private: the current connection's socket (set once the connector made it). */
+  stream?: unknown;
+  /** Semi-private: counts connection attempts. */
+  connectionEpoch?: number;
   /** Semi-private: set by `disconnect()`. */
   manuallyClosing?: boolean;
   /** Semi-private: the pending reconnect timer while `status` is 'reconnecting'. */
@@ -71,6 +77,7 @@ export interface IORedisLike {
   handleReconnection?(error: Error, item: { command: IORedisCommandLike }): void;
   sendCommand(command: IORedisCommandLike, stream?: unknown, ...rest: unknown[]): unknown;
   duplicate(override?: Record<string, unknown>): IORedisLike;
+  connect(): Promise<void>;
   disconnect(reconnect?: boolean): void;
   quit(): Promise<unknown>;
   ping(): Promise<unknown>;
