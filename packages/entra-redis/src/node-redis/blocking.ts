@@ -8,6 +8,7 @@ import {
 } from '../reauth/index.js';
 import type { RedisCredentials } from '../token/credentials.js';
 import type { TokenSource } from '../token/token-source.js';
+import { realTime } from '../lib/clock.js';
 
 /**
  * Time a blocking slice ends before the token expires, so the queued re-AUTH runs in time.
@@ -28,16 +29,15 @@ function nextToken(
   signal: AbortSignal | undefined,
 ): Promise<RedisCredentials | undefined> {
   return new Promise((resolve) => {
-    const timer = setTimeout(
+    const timer = realTime.setTimeout(
       () => finish(undefined),
-      Math.max(0, current.expiresAtMs - Date.now()),
+      current.expiresAtMs - realTime.now(),
     );
-    timer.unref();
     const unsubscribe = source.onCredentials((next) => finish(next));
     const onAbort = (): void => finish(undefined);
     signal?.addEventListener('abort', onAbort);
     function finish(value: RedisCredentials | undefined): void {
-      clearTimeout(timer);
+      realTime.clearTimeout(timer);
       unsubscribe();
       signal?.removeEventListener('abort', onAbort);
       resolve(value);
@@ -70,10 +70,10 @@ export function sendBounded(
   const call = parseBlockingCall(name, rest);
   const credentials = source.current();
   if (!call || !credentials) return undefined;
-  const startedAtMs = Date.now();
+  const startedAtMs = realTime.now();
   const input = (c: RedisCredentials) => ({
     startedAtMs,
-    nowMs: Date.now(),
+    nowMs: realTime.now(),
     expiresAtMs: c.expiresAtMs,
     safetyMarginMs: BLOCKING_SAFETY_MARGIN_MS,
   });

@@ -1,34 +1,57 @@
-// What `connect()` of a protected node-redis client, pool or cluster does with a refused token.
+// What `connect()` of a protected node-redis client, pool or cluster does when the cache
+// refuses the token or the handshake keeps failing.
 import type { EntraRedisError } from '../errors.js';
-import { diagnoseServerError } from '../reauth/index.js';
+import {
+  diagnoseHandshakeFailure,
+  diagnoseServerError,
+  HANDSHAKE_CLOSES_BEFORE_DIAGNOSIS,
+} from '../reauth/index.js';
 import type { TokenSource } from '../token/token-source.js';
+import { ownerOf } from './internals.js';
 
 /** What {@link diagnoseConnect} needs of a client, pool or cluster. */
 export interface ConnectTarget {
   connect(): Promise<unknown>;
   destroy?(): unknown;
-  on?(event: 'error', listener: (error: unknown) => void): unknown;
-  off?(event: 'error', listener: (error: unknown) => void): unknown;
+  on?(event: 'error' | 'node-error', listener: (error: unknown) => void): unknown;
+  off?(event: 'error' | 'node-error', listener: (error: unknown) => void): unknown;
 }
 
 /** Options of {@link diagnoseConnect}. */
 interface DiagnoseOptions {
-  stopOnRefusal?: boolean;
+  /** Close the target and reject `connect()` on a failure that retrying cannot fix. */
+  stopOnFailure?: boolean;
 }
 
-/** The targets {@link diagnoseConnect} wrapped, with its options: their copies get the same. */
-const diagnosed = new WeakMap<object, DiagnoseOptions>();
+/** What a diagnosed target's `connect()` needs: its own `connect`, the source, the options. */
+interface Diagnosis {
+  readonly connect: () => Promise<unknown>;
+  readonly source: TokenSource;
+  readonly options: DiagnoseOptions;
+}
+
+/**
+ * The targets {@link diagnoseConnect} wrapped, by their instance (see `ownerOf`): their copies
+ * get the same options. One shared `connect` override finds its target's entry here, so a
+ * diagnosed client holds no closure.
+ */
+const diagnosed = new WeakMap<object, Diagnosis>();
+
+/** Connection errors of a client, and of a cluster's node connections (node-redis 5 and 6). */
+const ERROR_EVENTS = ['error', 'node-error'] as const;
 
 /**
  * Makes `connect()` of `target` reject a refused token with `AUTH_REFUSED` (naming the
- * principal and the fix) instead of node-redis's bare `WRONGPASS`. With `stopOnRefusal`, a
- * handshake refused while `connect()` is pending closes `target` (`destroy()`), so `connect()`
- * rejects at once instead of retrying for ever under a reconnect strategy that never gives up;
- * once connected, a refused reconnect is retried as any other failure.
+ * principal and the fix) instead of node-redis's bare `WRONGPASS`. With `stopOnFailure`, while
+ * `connect()` is pending, a refused handshake, a TLS certificate the client does not accept, a
+ * server that does not speak TLS, or a server that closes the connection during the handshake
+ * three times in a row (TLS expected?) closes `target` (`destroy()`), so `connect()` rejects
+ * with the diagnosis (`AUTH_REFUSED`, `HANDSHAKE_FAILED`) instead of retrying for ever under a
+ * reconnect strategy that never gives up; once connected, failures are retried as any other.
  *
  * @example
  * ```ts
- * diagnoseConnect(pool, tokenSource, { stopOnRefusal: true });
+ * diagnoseConnect(pool, tokenSource, { stopOnFailure: true });
  * ```
  */
 export function diagnoseConnect(
@@ -36,39 +59,54 @@ export function diagnoseConnect(
   tokenSource: TokenSource,
   options: DiagnoseOptions = {},
 ): void {
-  diagnosed.set(target, options);
-  const connect = target.connect.bind(target);
+  const owner = ownerOf(target) as ConnectTarget;
+  if (diagnosed.has(owner)) return;
+  diagnosed.set(owner, { connect: owner.connect, source: tokenSource, options });
+  Object.defineProperty(owner, 'connect', {
+    configurable: true,
+    writable: true,
+    value: diagnosedConnect,
+  });
+}
+
+/** The shared `connect` override: `this` is the target (or a proxy of it). */
+async function diagnosedConnect(this: ConnectTarget): Promise<unknown> {
+  const entry = diagnosed.get(ownerOf(this));
+  // Not a diagnosed target (a method borrowed onto another object): its own connect().
+  if (!entry) return (Object.getPrototypeOf(ownerOf(this)) as ConnectTarget).connect.call(this);
+  const { source, options } = entry;
   const diagnose = (error: unknown): EntraRedisError | undefined => {
-    const credentials = tokenSource.current();
+    const credentials = source.current();
     return diagnoseServerError(
       error,
       credentials ? { oid: credentials.oid, username: credentials.username } : {},
     );
   };
-  Object.defineProperty(target, 'connect', {
-    configurable: true,
-    writable: true,
-    value: async () => {
-      let refused: EntraRedisError | undefined;
-      const onError = (error: unknown): void => {
-        const diagnosed = diagnose(error);
-        if (refused || diagnosed?.code !== 'AUTH_REFUSED') return;
-        refused = diagnosed;
-        target.destroy?.(); // node-redis then ends the pending connect()
-      };
-      const watch = options.stopOnRefusal === true && typeof target.on === 'function';
-      if (watch) target.on!('error', onError);
-      try {
-        const connected = await connect();
-        if (refused) throw refused; // redis 5 ends connect() without an error when destroyed
-        return connected;
-      } catch (error) {
-        throw refused ?? diagnose(error) ?? error;
-      } finally {
-        if (watch) target.off?.('error', onError);
-      }
-    },
-  });
+  let stopped: EntraRedisError | undefined;
+  let closes = 0;
+  const onError = (error: unknown): void => {
+    if (stopped) return;
+    const refused = diagnose(error);
+    if (refused?.code === 'AUTH_REFUSED') stopped = refused;
+    else {
+      const failure = diagnoseHandshakeFailure(error, closes + 1);
+      if (!failure) return;
+      if (failure.kind === 'closed' && ++closes < HANDSHAKE_CLOSES_BEFORE_DIAGNOSIS) return;
+      stopped = failure.error;
+    }
+    this.destroy?.(); // node-redis then ends the pending connect()
+  };
+  const watch = options.stopOnFailure === true && typeof this.on === 'function';
+  if (watch) for (const event of ERROR_EVENTS) this.on!(event, onError);
+  try {
+    const connected = await entry.connect.call(this);
+    if (stopped) throw stopped; // redis 5 ends connect() without an error when destroyed
+    return connected;
+  } catch (error) {
+    throw stopped ?? diagnose(error) ?? error;
+  } finally {
+    if (watch) for (const event of ERROR_EVENTS) this.off?.(event, onError);
+  }
 }
 
 /**
@@ -86,6 +124,6 @@ export function diagnoseCopy(
   copy: ConnectTarget,
   tokenSource: TokenSource,
 ): void {
-  const options = diagnosed.get(original);
-  if (options) diagnoseConnect(copy, tokenSource, options);
+  const entry = diagnosed.get(ownerOf(original));
+  if (entry) diagnoseConnect(copy, tokenSource, entry.options);
 }

@@ -1,11 +1,6 @@
 import * as redis from 'redis';
-import { attachEntraAuth, type NodeRedisClient } from './attach.js';
-import { diagnoseConnect } from './connect-diagnosis.js';
-import {
-  normalizeClientOptions,
-  type AnyRespClientOptions,
-  type CreateClientOptions,
-} from './options.js';
+import { newClient } from './new-client.js';
+import type { AnyRespClientOptions, CreateClientOptions } from './options.js';
 
 /**
  * A node-redis `createClient` (redis 6's by default, or redis 5's: its options type comes from
@@ -37,10 +32,6 @@ export function createClient<C = ReturnType<typeof redis.createClient>>(
   options: CreateClientOptions,
   createRedisClient?: CreateClientFn,
 ): C {
-  const { clientOptions, entra, tokenSource } = normalizeClientOptions(options, 'createClient');
   const build = (createRedisClient ?? redis.createClient) as (o: AnyRespClientOptions) => unknown;
-  const client = build(clientOptions) as NodeRedisClient & { connect(): Promise<unknown> };
-  attachEntraAuth(client, tokenSource, entra);
-  diagnoseConnect(client, tokenSource, { stopOnRefusal: true });
-  return client as C;
+  return newClient(options, build) as C;
 }

@@ -4,6 +4,13 @@
 // protocol default, fall back to an observed refusal), instead of misbehaving silently.
 import { EntraRedisError } from '../errors.js';
 
+/** node-redis's messages (5.x and 6.x) for a command that ended because its connection went. */
+export const CONNECTION_GONE: ReadonlySet<string> = new Set([
+  'The client is closed',
+  'Disconnects client',
+  'Socket closed unexpectedly',
+]);
+
 /** A node-redis client, as far as the detection below looks at it. */
 interface ClientLike {
   readonly options?: { RESP?: number } | undefined;
@@ -121,4 +128,19 @@ export function withClientHook<T>(
   } finally {
     if (descriptor) Object.defineProperty(RedisClient, 'factory', descriptor);
   }
+}
+
+/**
+ * The object that holds a node-redis client's (or pool's, or cluster's) own state: `_self`.
+ * What `createClient` returns is `Object.create(instance)` (a "proxy"; `withTypeMapping` and
+ * the like make more); properties set on the instance are seen through every proxy of it.
+ *
+ * @example
+ * ```ts
+ * ownerOf(client) === ownerOf(client.withTypeMapping({})); // true
+ * ```
+ */
+export function ownerOf(target: object): object {
+  const self = (target as { _self?: unknown })._self;
+  return typeof self === 'object' && self !== null ? self : target;
 }

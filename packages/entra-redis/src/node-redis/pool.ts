@@ -1,24 +1,9 @@
 import * as redis from 'redis';
 import type { RedisPoolOptions } from 'redis';
-import { attachEntraAuth, type NodeRedisClient } from './attach.js';
-import { diagnoseConnect } from './connect-diagnosis.js';
-import { redisClientClass, withClientHook } from './internals.js';
-import { normalizeClientOptions, type CreateClientOptions } from './options.js';
+import { newClientPool, type RedisModuleLike } from './new-client.js';
+import type { CreateClientOptions } from './options.js';
 
-/**
- * The functions of a redis module `createClientPool` needs: `import * as redis5 from 'redis5'`
- * fits.
- *
- * @example
- * ```ts
- * import * as redis5 from 'redis5';
- * const module: RedisModuleLike = redis5;
- * ```
- */
-export interface RedisModuleLike {
-  createClient(options?: object): object;
-  createClientPool(clientOptions?: object, poolOptions?: object): object;
-}
+export type { RedisModuleLike } from './new-client.js';
 
 /**
  * Creates a node-redis client pool (`createClientPool`) whose every member — those created at
@@ -48,16 +33,5 @@ export function createClientPool<P = ReturnType<typeof redis.createClientPool>>(
   poolOptions?: Partial<RedisPoolOptions>,
   redisModule: RedisModuleLike = redis as unknown as RedisModuleLike,
 ): P {
-  const { clientOptions, entra, tokenSource } = normalizeClientOptions(options, 'createClientPool');
-  const provider = clientOptions.credentialsProvider;
-  const RedisClient = redisClientClass(redisModule.createClient);
-  const pool = withClientHook(
-    RedisClient,
-    (config) =>
-      (config as { credentialsProvider?: unknown } | undefined)?.credentialsProvider === provider,
-    (member) => attachEntraAuth(member as NodeRedisClient, tokenSource, entra),
-    () => redisModule.createClientPool(clientOptions, poolOptions),
-  ) as { connect(): Promise<unknown> };
-  diagnoseConnect(pool, tokenSource, { stopOnRefusal: true });
-  return pool as P;
+  return newClientPool(options, poolOptions, redisModule) as P;
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { withTimeout } from '../lib/clock.js';
 
 /** node-redis pub/sub listener maps (`getPubSubListeners(type)`), as in 5.x and 6.x. */
 export type PubSubType = 'CHANNELS' | 'PATTERNS' | 'SHARDED';
@@ -32,6 +33,8 @@ export interface PubSubClient {
   connect(): Promise<unknown>;
   destroy(): void;
   on(event: 'error', listener: (error: unknown) => void): unknown;
+  on(event: 'end' | 'reconnecting', listener: () => void): unknown;
+  off(event: 'end' | 'reconnecting', listener: () => void): unknown;
 }
 
 const TYPES: readonly PubSubType[] = ['CHANNELS', 'PATTERNS', 'SHARDED'];
@@ -51,23 +54,22 @@ const METHODS = {
  */
 export const HANDOFF_STEP_TIMEOUT_MS = 5_000;
 
+/**
+ * The message a handoff rejects with when the subscriber's own connection drops during it (the
+ * client reconnects and resubscribes by itself, with the current token).
+ *
+ * @example
+ * ```ts
+ * if (error.message === HANDOFF_CONNECTION_LOST) return; // node-redis reconnects
+ * ```
+ */
+export const HANDOFF_CONNECTION_LOST = "the subscriber's connection was lost";
+
 interface Entry {
   readonly type: PubSubType;
   readonly channel: string;
   readonly fn: Listener;
   readonly isBuffer: boolean;
-}
-
-function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`timed out after ${HANDOFF_STEP_TIMEOUT_MS} ms waiting for ${what}`)),
-      HANDOFF_STEP_TIMEOUT_MS,
-    );
-    timer.unref();
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Replaces each listener `f` in the client's listener sets by `map(f)` (when defined). */
@@ -103,7 +105,8 @@ function swapListeners(client: PubSubClient, map: (f: Listener) => Listener | un
  *    listeners resume; the marker channel is left and the temporary connections closed.
  * Each message is thus delivered exactly once, by the connection that was subscribed at its
  * point in the order. Rejects (after restoring every listener) if a step fails or takes longer
- * than {@link HANDOFF_STEP_TIMEOUT_MS}; the caller then falls back to a reconnect.
+ * than {@link HANDOFF_STEP_TIMEOUT_MS}; the caller then falls back to a reconnect. Rejects at
+ * once, with {@link HANDOFF_CONNECTION_LOST}, if the client's own connection drops meanwhile.
  *
  * @example
  * ```ts
@@ -129,6 +132,23 @@ export async function handOffSubscriber(
     return;
   }
   const marker = `__entra-redis:rotation:${randomUUID()}`;
+  // The client closed (destroy(), close(), quit()) mid-handoff ends it at once: its temporary
+  // connections and step timers must not outlive the client by up to a step timeout (they
+  // would be evicted when their token expires). So does the client's connection lost (a
+  // failover, a network cut): the client misses the markers sent meanwhile, and once it has
+  // resubscribed both it and the temporary connection would deliver every message until a step
+  // timed out. Its reconnect authenticates with the current token, as the fallback would.
+  let onEnd = (): void => undefined;
+  let onLost = (): void => undefined;
+  const ended = new Promise<never>((_, reject) => {
+    onEnd = () => reject(new Error('the subscriber was closed'));
+    onLost = () => reject(new Error(HANDOFF_CONNECTION_LOST));
+  });
+  ended.catch(() => undefined);
+  client.on('end', onEnd);
+  client.on('reconnecting', onLost);
+  const withStepTimeout = <T>(promise: Promise<T>, what: string): Promise<T> =>
+    withTimeout(Promise.race([promise, ended]), HANDOFF_STEP_TIMEOUT_MS, what);
   let clientOpen = true; // client's own listeners deliver
   let tempOpen = false; // the temporary connection delivers
   const seen = { client: 0, temp: 0 };
@@ -141,7 +161,7 @@ export async function handOffSubscriber(
     for (const w of waiters.splice(0)) w();
   };
   const markerSeen = (n: number): Promise<void> =>
-    withTimeout(
+    withStepTimeout(
       new Promise<void>((resolve) => {
         const check = (): void => {
           if (seen.client >= n && seen.temp >= n) resolve();
@@ -173,7 +193,7 @@ export async function handOffSubscriber(
     const c = deps.duplicate();
     temps.push(c);
     c.on('error', () => undefined); // its failures surface as step timeouts
-    await withTimeout(c.connect(), 'a temporary connection');
+    await withStepTimeout(c.connect(), 'a temporary connection');
     return c;
   };
   let markerOnClient = false;
@@ -198,9 +218,9 @@ export async function handOffSubscriber(
     subscribed.push(temp.subscribe(marker, (message) => onMarker('temp', message)));
     subscribed.push(client.subscribe(marker, clientMarker));
     markerOnClient = true;
-    await withTimeout(Promise.all(subscribed), 'the temporary subscriptions');
+    await withStepTimeout(Promise.all(subscribed), 'the temporary subscriptions');
 
-    await withTimeout(publisher.publish(marker, '1'), 'marker #1');
+    await withStepTimeout(publisher.publish(marker, '1'), 'marker #1');
     await markerSeen(1);
 
     // In place: leave subscribe mode, AUTH, subscribe again (one pipelined write).
@@ -209,14 +229,14 @@ export async function handOffSubscriber(
       return keys.length > 0 ? client[METHODS[type][1]](keys) : undefined;
     });
     const auth = deps.auth();
-    await withTimeout(Promise.all([...left, auth]), 'AUTH');
+    await withStepTimeout(Promise.all([...left, auth]), 'AUTH');
     const back = plan.map((e) => client[METHODS[e.type][0]](e.channel, wrap(e.fn), e.isBuffer));
     back.push(client.subscribe(marker, clientMarker));
-    await withTimeout(Promise.all(back), 'the resubscription');
+    await withStepTimeout(Promise.all(back), 'the resubscription');
 
-    await withTimeout(publisher.publish(marker, '2'), 'marker #2');
+    await withStepTimeout(publisher.publish(marker, '2'), 'marker #2');
     await markerSeen(2);
-    await withTimeout(client.unsubscribe(marker, clientMarker), 'leaving the marker channel');
+    await withStepTimeout(client.unsubscribe(marker, clientMarker), 'leaving the marker channel');
     markerOnClient = false;
   } catch (error) {
     // Never leave a listener behind: resubscribe whatever the client lost.
@@ -228,6 +248,8 @@ export async function handOffSubscriber(
     }
     throw error;
   } finally {
+    client.off('end', onEnd);
+    client.off('reconnecting', onLost);
     swapListeners(client, (f) => originals.get(f));
     if (markerOnClient) client.unsubscribe(marker, clientMarker).catch(() => undefined);
     for (const c of temps) {
