@@ -1,5 +1,6 @@
-// Helpers of cli.test.ts: run the built CLI as a child process; find a closed port.
-import { spawn } from 'node:child_process';
+// Helpers of the CLI tests: run the built CLI as a child process (to the end, or watching its
+// output as it comes); find a closed port.
+import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 
 /** What a CLI run produced. */
@@ -42,6 +43,84 @@ export function runCli(
       resolve({ code, stdout, stderr, ms: Date.now() - started });
     });
   });
+}
+
+/** The `watch` object of `check --json`. */
+export interface WatchJson {
+  refreshes: number;
+  reauths: number;
+  pings: number;
+  failures: number;
+  endedBy: string;
+  durationMs: number;
+  events: {
+    kind: 'refresh' | 'reauth' | 'failure';
+    at: string;
+    endpoint?: string;
+    authMs?: number;
+    pingMs?: number;
+    lifetimeSec?: number;
+    expiresAt?: string;
+    what?: string;
+    detail?: string;
+    diagnosis?: string;
+  }[];
+}
+/** A CLI run in progress: its output so far, a way to wait for a line, and its end. */
+export interface RunningCli {
+  readonly child: ChildProcess;
+  /** stdout so far. */
+  stdout(): string;
+  /** Resolves once stdout matches `pattern`; rejects after `timeoutMs` or if the run ends first. */
+  waitFor(pattern: RegExp, timeoutMs: number): Promise<void>;
+  /** Resolves when the process has exited. */
+  readonly done: Promise<CliResult>;
+}
+
+/** Starts `node -- <cli> ...args` like {@link runCli}, without waiting for it to end. */
+export function startCli(
+  cli: string,
+  args: readonly string[],
+  env: Record<string, string | undefined>,
+  timeoutMs = 120_000,
+): RunningCli {
+  const childEnv: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+  for (const [key, value] of Object.entries(env)) if (value !== undefined) childEnv[key] = value;
+  const started = Date.now();
+  const child = spawn(process.execPath, ['--', cli, ...args], {
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  let exited = false;
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      exited = true;
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+  return {
+    child,
+    stdout: () => stdout,
+    done,
+    async waitFor(pattern, waitMs) {
+      const deadline = Date.now() + waitMs;
+      while (!pattern.test(stdout)) {
+        if (exited)
+          throw new Error(`the CLI ended before printing ${pattern}:\n${stdout}${stderr}`);
+        if (Date.now() > deadline) {
+          throw new Error(`no ${pattern} within ${waitMs} ms:\n${stdout}${stderr}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+  };
 }
 
 /** A loopback port that nothing listens on (bound, then released). */

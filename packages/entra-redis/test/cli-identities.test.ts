@@ -1,6 +1,6 @@
 // The built `entra-redis` CLI with the identity flows other than a client secret: a certificate,
-// managed identities (system- and user-assigned) and an interactive user signing in through a
-// scripted $BROWSER. Build first: `cd /work/main && npm run build --silent`.
+// managed identities (system- and user-assigned), workload identity and an interactive user
+// signing in through a scripted $BROWSER. Build first: `cd /work/main && npm run build --silent`.
 import { startEmulator, type Emulator } from '@entra-redis/emulator';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type CliResult } from './cli-helpers.js';
+import { waitFor } from './helpers/emulator.js';
 
 // The `entra-redis` command as npm linked it at install time (it runs the build).
 const CLI = fileURLToPath(new URL('../../../node_modules/.bin/entra-redis', import.meta.url));
@@ -104,7 +105,7 @@ describe('entra-redis check and token with each identity flow', () => {
   it('managed identity with AZURE_FEDERATED_TOKEN_FILE set: @azure/identity uses workload identity', async () => {
     // ManagedIdentityCredential exchanges the federated token for AZURE_CLIENT_ID (the AKS
     // workload identity path) instead of calling the managed identity endpoint: the token is
-    // the app's. The README's CLI section says so.
+    // the app's. The CLI guide (docs/cli.md) says so.
     const env = {
       ...baseEnv(),
       AZURE_CLIENT_ID: emulator.servicePrincipal.clientId,
@@ -115,6 +116,30 @@ describe('entra-redis check and token with each identity flow', () => {
     expect(JSON.parse(result.stdout)).toMatchObject({
       claims: { oid: emulator.servicePrincipal.oid },
     });
+  });
+
+  it('workload identity (--auth workload-identity, --token-file): every stage passes as the app', async () => {
+    const report = await checkPasses(
+      [
+        '--auth',
+        'workload-identity',
+        '--tenant-id',
+        emulator.tenantId,
+        '--client-id',
+        emulator.servicePrincipal.clientId,
+        '--token-file',
+        emulator.env().ENTRA_REDIS_FEDERATED_TOKEN_FILE!,
+      ],
+      baseEnv(),
+    );
+    expect(tokenDetail(report)).toContain(emulator.servicePrincipal.oid);
+    // The same from the variables the Azure Workload Identity webhook sets in a pod.
+    const fromEnv = await checkPasses(['--auth', 'workload-identity'], {
+      ...baseEnv(),
+      AZURE_CLIENT_ID: emulator.servicePrincipal.clientId,
+      AZURE_FEDERATED_TOKEN_FILE: emulator.env().ENTRA_REDIS_FEDERATED_TOKEN_FILE!,
+    });
+    expect(tokenDetail(fromEnv)).toContain(emulator.servicePrincipal.oid);
   });
 
   it('interactive user: signs in through $BROWSER (PKCE), AUTH and the round trip pass', async () => {
@@ -138,6 +163,9 @@ describe('entra-redis check and token with each identity flow', () => {
       },
     );
     expect(tokenDetail(report)).toContain(user.oid);
+    // The script logs once msal's loopback server has answered it, which can be after the CLI
+    // finished; it gives up after 20 s (see fixtures/browser.mjs).
+    await waitFor(() => existsSync(browserLog), 20_000, 'the browser script logged');
     const lines = (await readFile(browserLog, 'utf8')).trim().split('\n');
     expect(lines.map((l) => JSON.parse(l) as { ok: boolean })).toEqual([
       expect.objectContaining({ ok: true }),

@@ -1,4 +1,5 @@
-// One token through the core's TokenSource (the same path an application takes), then closed.
+// Tokens through the core's TokenSource (the same path an application takes): one for `check` and
+// `token`, or a source kept open for `check --watch`.
 
 import { TokenSource } from '../index.js';
 import type { ResolvedAuth } from './auth-options.js';
@@ -14,24 +15,41 @@ export interface Acquired {
   readonly summary: TokenSummary;
 }
 
-/** Requests one token for `auth.scope`; rejects with the core's classified error. */
-export async function acquireToken(auth: ResolvedAuth, username?: string): Promise<Acquired> {
-  const source = new TokenSource({
+/**
+ * A token source for `auth`, as an application would make it. `maxTokenAgeMs` (from
+ * `--refresh-every`) asks for fresh tokens sooner than the lifetime would.
+ */
+export function openTokenSource(
+  auth: ResolvedAuth,
+  options: { username?: string | undefined; maxTokenAgeMs?: number | undefined } = {},
+): TokenSource {
+  return new TokenSource({
     credential: auth.credential,
     scopes: auth.scope,
     requestTimeoutMs: auth.tokenTimeoutMs,
     metrics: false,
     name: 'entra-redis-cli',
-    ...(username !== undefined ? { username } : {}),
+    ...(options.username !== undefined ? { username: options.username } : {}),
+    ...(options.maxTokenAgeMs !== undefined ? { maxTokenAgeMs: options.maxTokenAgeMs } : {}),
   });
+}
+
+/** The source's current token, described; rejects with the core's classified error. */
+export async function currentToken(source: TokenSource): Promise<Acquired> {
+  const credentials = await source.getCredentials();
+  const token = credentials.password;
+  return {
+    token,
+    username: credentials.username,
+    summary: summarizeClaims(decodeClaims(token), Date.now()),
+  };
+}
+
+/** Requests one token for `auth.scope`; rejects with the core's classified error. */
+export async function acquireToken(auth: ResolvedAuth, username?: string): Promise<Acquired> {
+  const source = openTokenSource(auth, { username });
   try {
-    const credentials = await source.getCredentials();
-    const token = credentials.password;
-    return {
-      token,
-      username: credentials.username,
-      summary: summarizeClaims(decodeClaims(token), Date.now()),
-    };
+    return await currentToken(source);
   } finally {
     await source.close();
   }

@@ -9,22 +9,33 @@ import {
   managedIdentity,
   servicePrincipalCertificate,
   servicePrincipalSecret,
+  workloadIdentity,
   type TokenSourceOptions,
 } from '../index.js';
 
 /** The identity flows `--auth` accepts. */
-export const AUTH_KINDS = ['default', 'managed-identity', 'service-principal', 'interactive'];
+export const AUTH_KINDS = [
+  'default',
+  'managed-identity',
+  'service-principal',
+  'workload-identity',
+  'interactive',
+];
 
 /** Scope requested unless `--scope` says otherwise. */
 export const DEFAULT_SCOPE = 'https://redis.azure.com/.default';
 
-/** Raw `--auth` related options as commander parses them. */
+/** Raw `--auth` related options as commander parses them (or as the prompts answer them). */
 export interface AuthFlags {
-  auth: string;
+  /** `--auth`; `default` when absent. */
+  auth?: string;
   tenantId?: string;
   clientId?: string;
   secretEnv?: string;
   certificate?: string;
+  tokenFile?: string;
+  /** The client secret typed at a prompt (never a flag: a secret on a command line leaks). */
+  typedSecret?: string;
   authorityHost?: string;
   scope: string;
   timeout: string;
@@ -65,10 +76,11 @@ function only(flags: AuthFlags, allowed: readonly (keyof AuthFlags)[]): void {
     clientId: '--client-id',
     secretEnv: '--secret-env',
     certificate: '--certificate',
+    tokenFile: '--token-file',
   };
   for (const [key, flag] of Object.entries(names)) {
     if (flags[key as keyof AuthFlags] !== undefined && !allowed.includes(key as keyof AuthFlags)) {
-      throw usageError(`${flag} does not apply to --auth ${flags.auth}; remove it`);
+      throw usageError(`${flag} does not apply to --auth ${flags.auth ?? 'default'}; remove it`);
     }
   }
 }
@@ -90,13 +102,22 @@ function readSecret(variable: string): string {
   return value;
 }
 
-function checkCertificate(path: string): void {
+/** Why `path` cannot be read (`ENOENT`, `EACCES`, …), or undefined when it can. */
+export function unreadable(path: string): string | undefined {
   try {
     accessSync(path, constants.R_OK);
+    return undefined;
   } catch (error) {
     const code = (error as { code?: unknown }).code;
+    return typeof code === 'string' ? code : 'error';
+  }
+}
+
+function checkCertificate(path: string): void {
+  const why = unreadable(path);
+  if (why !== undefined) {
     throw usageError(
-      `--certificate ${path}: the file cannot be read (${typeof code === 'string' ? code : 'error'}); ` +
+      `--certificate ${path}: the file cannot be read (${why}); ` +
         'give the path of a PEM file holding the certificate and its private key',
     );
   }
@@ -113,15 +134,16 @@ export function resolveAuth(flags: AuthFlags): ResolvedAuth {
   const authorityHost = flags.authorityHost ?? process.env.AZURE_AUTHORITY_HOST;
   // A custom authority (sovereign cloud, the emulator) is used as given: no instance discovery.
   const authority = authorityHost ? { authorityHost, disableInstanceDiscovery: true as const } : {};
+  const kind = flags.auth ?? 'default';
   const base = {
-    kind: flags.auth,
+    kind,
     scope,
     timeoutMs,
     tokenTimeoutMs: timeoutMs,
     secrets: [],
-    ...(authorityHost && flags.auth !== 'managed-identity' ? { authorityHost } : {}),
+    ...(authorityHost && kind !== 'managed-identity' ? { authorityHost } : {}),
   };
-  switch (flags.auth) {
+  switch (kind) {
     case 'default':
       only(flags, ['tenantId', 'clientId']);
       return {
@@ -140,6 +162,9 @@ export function resolveAuth(flags: AuthFlags): ResolvedAuth {
       };
     case 'service-principal':
       return { ...base, ...servicePrincipal(flags, authority) };
+    case 'workload-identity':
+      only(flags, ['tenantId', 'clientId', 'tokenFile']);
+      return { ...base, credential: workload(flags, authority) };
     case 'interactive':
       only(flags, ['tenantId', 'clientId']);
       if (!flags.clientId) {
@@ -179,8 +204,8 @@ function servicePrincipal(
   if (flags.secretEnv !== undefined && flags.certificate !== undefined) {
     throw usageError('give either --secret-env or --certificate, not both');
   }
-  if (flags.secretEnv !== undefined) {
-    const clientSecret = readSecret(flags.secretEnv);
+  if (flags.secretEnv !== undefined || flags.typedSecret !== undefined) {
+    const clientSecret = flags.typedSecret ?? readSecret(flags.secretEnv!);
     return {
       credential: servicePrincipalSecret({
         tenantId: flags.tenantId,
@@ -209,4 +234,30 @@ function servicePrincipal(
     '--auth service-principal needs --secret-env <VAR> (an environment variable holding the ' +
       'client secret) or --certificate <path> (a PEM with certificate and private key)',
   );
+}
+
+/** Workload identity: each value from its flag, else from the variable AKS sets. */
+function workload(
+  flags: AuthFlags,
+  authority: { authorityHost?: string; disableInstanceDiscovery?: true },
+): ResolvedAuth['credential'] {
+  const env = process.env;
+  const tenantId = flags.tenantId ?? env.AZURE_TENANT_ID;
+  const clientId = flags.clientId ?? env.AZURE_CLIENT_ID;
+  const tokenFilePath = flags.tokenFile ?? env.AZURE_FEDERATED_TOKEN_FILE;
+  const missing = (flag: string, variable: string) =>
+    usageError(
+      `--auth workload-identity needs ${flag} (or ${variable}, which Azure Workload Identity sets in the pod)`,
+    );
+  if (!tenantId) throw missing('--tenant-id <tenant id>', 'AZURE_TENANT_ID');
+  if (!clientId) throw missing('--client-id <application id>', 'AZURE_CLIENT_ID');
+  if (!tokenFilePath) throw missing('--token-file <path>', 'AZURE_FEDERATED_TOKEN_FILE');
+  const why = unreadable(tokenFilePath);
+  if (why !== undefined) {
+    throw usageError(
+      `--token-file ${tokenFilePath}: the file cannot be read (${why}); give the path of the ` +
+        'federated (service account) token file',
+    );
+  }
+  return workloadIdentity({ tenantId, clientId, tokenFilePath, ...authority });
 }

@@ -1,31 +1,19 @@
-// `entra-redis check`: DNS, TCP, TLS, token, AUTH, PING and a SET/GET/DEL round trip, each
-// timed and, when it fails, explained.
+// `entra-redis check`: DNS, TCP, TLS, token, AUTH, PING, the topology (and AUTH and PING on
+// every node of a cluster) and a SET/GET/DEL round trip, each timed and, when it fails,
+// explained. With `keepOpen` (for --watch) the token source and connections outlive the stages.
 
-import { randomBytes } from 'node:crypto';
-import type tls from 'node:tls';
-import { acquireToken, explainTokenFailure, type Acquired } from './acquire.js';
+import type { TokenSource } from '../index.js';
+import { currentToken, explainTokenFailure, openTokenSource, type Acquired } from './acquire.js';
 import type { ResolvedAuth } from './auth-options.js';
 import { describeSummary, formatDuration } from './claims.js';
-import {
-  dnsFailure,
-  firstLine,
-  noperm,
-  redact,
-  tcpFailure,
-  tlsFailure,
-  wrongpass,
-  type Finding,
-  type Target,
-} from './diagnose.js';
-import {
-  answersPlaintextRedis,
-  connectTcp,
-  describeTls,
-  handshakeTls,
-  resolveHost,
-} from './network.js';
+import { checkNode, checkSeedNode, type LiveNode } from './cluster-nodes.js';
+import type { Target } from './diagnose.js';
+import { connectStages, type Connected } from './network-stages.js';
+import { authenticate, ping, roundTrip } from './redis-stages.js';
 import type { Reporter, StageResult } from './report.js';
-import { RespConnection, type RespReply } from './resp.js';
+import { RespConnection } from './resp.js';
+import { fail, pass, Stages } from './stages.js';
+import { describeCluster, endpointOf, readTopology, type Topology } from './topology.js';
 
 /** Everything `check` needs, validated. */
 export interface CheckSettings {
@@ -34,9 +22,13 @@ export interface CheckSettings {
   readonly ca: string[] | undefined;
   readonly readOnly: boolean;
   readonly username?: string;
+  /** Keep the token source and every connection open when all stages pass (for --watch). */
+  readonly keepOpen?: boolean;
+  /** Refresh tokens at the latest this long after issue, in ms (--refresh-every). */
+  readonly maxTokenAgeMs?: number;
 }
 
-/** The result `--json` prints. */
+/** The result `--json` prints (`watch` is added by --watch). */
 export interface CheckReport {
   readonly host: string;
   readonly port: number;
@@ -44,99 +36,43 @@ export interface CheckReport {
   readonly stages: StageResult[];
 }
 
-type Outcome = { ok: true; detail: string } | { ok: false; finding: Finding };
-
-const LABELS: Record<string, string> = {
-  dns: 'DNS lookup',
-  tcp: 'TCP connect',
-  tls: 'TLS handshake',
-  token: 'Token',
-  auth: 'AUTH',
-  ping: 'PING',
-  roundtrip: 'SET/GET/DEL',
-};
+/** What --watch continues with: the open token source and one connection per node. */
+export interface CheckSession {
+  readonly source: TokenSource;
+  readonly nodes: LiveNode[];
+  /** Closes the token source and every connection. Idempotent. */
+  close(): Promise<void>;
+}
 
 /** A token whose nbf/iat lie more than this ahead of the local clock gets a warning. */
 const SKEW_WARNING_SEC = 5;
 
-const pass = (detail: string): Outcome => ({ ok: true, detail });
-const fail = (finding: Finding): Outcome => ({ ok: false, finding });
-
 /** Runs every stage (stopping the Redis side at the first failure) and reports each. */
-export async function runCheck(s: CheckSettings, reporter: Reporter): Promise<CheckReport> {
-  const stages: StageResult[] = [];
-  const record = (r: StageResult) => {
-    stages.push(r);
-    reporter.end(LABELS[r.name] ?? r.name, r);
+export async function runCheck(
+  s: CheckSettings,
+  reporter: Reporter,
+): Promise<{ report: CheckReport; session?: CheckSession }> {
+  const stages = new Stages(reporter, s.auth.secrets);
+  const t = s.target;
+  const timeoutMs = s.auth.timeoutMs;
+  const source = openTokenSource(s.auth, { username: s.username, maxTokenAgeMs: s.maxTokenAgeMs });
+  const nodes: LiveNode[] = [];
+  let seed: RespConnection | undefined;
+  let connected: Connected = { address: t.host };
+  const closeAll = async () => {
+    await source.close();
+    for (const n of nodes) n.conn.close();
+    seed?.close();
+    connected.socket?.destroy();
+    connected.tcp?.destroy();
   };
-  const run = async (name: string, fn: () => Promise<Outcome>): Promise<boolean> => {
-    reporter.begin(LABELS[name] ?? name);
-    const started = performance.now();
-    let outcome: Outcome;
-    try {
-      outcome = await fn();
-    } catch (error) {
-      outcome = fail({ detail: firstLine(error, s.auth.secrets) });
-    }
-    const ms = Math.round(performance.now() - started);
-    record(
-      outcome.ok
-        ? { name, ok: true, ms, detail: outcome.detail }
-        : { name, ok: false, ms, ...outcome.finding },
-    );
-    return outcome.ok;
-  };
-  const skip = (name: string, detail: string, ok = false) =>
-    record({ name, ok, skipped: true, ms: 0, detail });
-
-  const { target: t } = s;
-  let addresses: string[] = [];
-  let socket: tls.TLSSocket | undefined;
-  let conn: RespConnection | undefined;
-  let acquired: Acquired | undefined;
-  let tcpSocket: Awaited<ReturnType<typeof connectTcp>> | undefined;
+  let keep = false;
   try {
-    const dnsOk = await run('dns', async () => {
+    connected = await connectStages(stages, t, s.ca, timeoutMs);
+    let acquired: Acquired | undefined;
+    const tokenOk = await stages.run('token', async () => {
       try {
-        addresses = await resolveHost(t.host, s.auth.timeoutMs);
-        return pass(addresses.join(', '));
-      } catch (error) {
-        return fail(dnsFailure(error, t));
-      }
-    });
-    const address = addresses[0] ?? t.host;
-    const tcpOk =
-      dnsOk &&
-      (await run('tcp', async () => {
-        try {
-          tcpSocket = await connectTcp(address, t.port, s.auth.timeoutMs);
-          return pass(`connected to ${address}:${t.port}`);
-        } catch (error) {
-          return fail(tcpFailure(error, t));
-        }
-      }));
-    if (!dnsOk) skip('tcp', 'not run: DNS lookup failed');
-    const tlsOk =
-      tcpOk &&
-      tcpSocket !== undefined &&
-      (await run('tls', async () => {
-        try {
-          socket = await handshakeTls(tcpSocket!, t.host, s.ca, s.auth.timeoutMs);
-          return pass(describeTls(socket));
-        } catch (error) {
-          const plain = await answersPlaintextRedis(
-            address,
-            t.port,
-            Math.min(2000, s.auth.timeoutMs),
-          );
-          return fail(tlsFailure(error, t, plain));
-        }
-      }));
-    if (!tcpOk) skip('tls', 'not run: no TCP connection');
-
-    const tokenOk = await run('token', async () => {
-      try {
-        acquired = await acquireToken(s.auth, s.username);
+        acquired = await currentToken(source);
       } catch (error) {
         return fail(await explainTokenFailure(error, s.auth));
       }
@@ -148,80 +84,105 @@ export async function runCheck(s: CheckSettings, reporter: Reporter): Promise<Ch
           : '';
       return pass(`${describeSummary(sm)}${skew}`);
     });
-
-    if (!tlsOk || !tokenOk || !socket || !acquired) {
-      const why = !tlsOk ? 'no TLS connection' : 'no token';
-      for (const name of ['auth', 'ping', 'roundtrip']) skip(name, `not run: ${why}`);
+    const socket = connected.socket;
+    if (!socket || !tokenOk || !acquired) {
+      const why = !socket ? 'no TLS connection' : 'no token';
+      for (const name of ['auth', 'ping', 'topology', 'roundtrip']) {
+        stages.skip(name, `not run: ${why}`);
+      }
     } else {
-      conn = new RespConnection(socket);
-      const c = conn;
+      const c = (seed = new RespConnection(socket));
       const a = acquired;
-      const authOk = await run('auth', async () => {
-        const reply = await c.send(['AUTH', a.username, a.token], s.auth.timeoutMs);
-        if (reply.kind === 'error') {
-          if (/^WRONGPASS/i.test(reply.message)) {
-            return fail(wrongpass(reply.message, a.summary, a.username, Date.now(), t));
-          }
-          return fail(authError(reply.message));
+      const authOk = await stages.run('auth', () => authenticate(c, a, t, timeoutMs));
+      const pingOk = authOk && (await stages.run('ping', () => ping(c, timeoutMs, a.summary.oid)));
+      if (!authOk) stages.skip('ping', 'not run: AUTH failed');
+      if (!pingOk) {
+        const why = `not run: ${authOk ? 'PING' : 'AUTH'} failed`;
+        stages.skip('topology', why);
+        stages.skip('roundtrip', why);
+      } else {
+        const seedEndpoint = endpointOf(t.host, t.port);
+        const seedNode = { endpoint: seedEndpoint, conn: c, tokenExpiresAtMs: expiryMs(a) };
+        const clusterOk = await checkCluster(stages, s, c, connected.address, a, seedNode, nodes);
+        const connectionTo = (endpoint: string) => nodes.find((n) => n.endpoint === endpoint)?.conn;
+        if (!clusterOk) stages.skip('roundtrip', 'not run: a cluster node failed');
+        else if (s.readOnly) stages.skip('roundtrip', 'skipped: --read-only', true);
+        else {
+          await stages.run('roundtrip', () => roundTrip(c, timeoutMs, a.summary.oid, connectionTo));
         }
-        return pass(`authenticated as ${a.username}`);
-      });
-      const pingOk =
-        authOk &&
-        (await run('ping', async () => {
-          const reply = await c.send(['PING'], s.auth.timeoutMs);
-          return replyOutcome(reply, 'PING', a.summary.oid) ?? pass('PONG');
-        }));
-      if (!authOk) skip('ping', 'not run: AUTH failed');
-      if (!pingOk) skip('roundtrip', `not run: ${authOk ? 'PING' : 'AUTH'} failed`);
-      else if (s.readOnly) skip('roundtrip', 'skipped: --read-only', true);
-      else await run('roundtrip', () => roundTrip(c, s.auth.timeoutMs, a.summary.oid));
+      }
     }
+    keep = s.keepOpen === true && stages.ok;
   } finally {
     reporter.close();
-    conn?.close();
-    socket?.destroy();
-    tcpSocket?.destroy();
+    if (!keep) await closeAll();
   }
-  return { host: t.host, port: t.port, ok: stages.every((r) => r.ok), stages };
+  const report = { host: t.host, port: t.port, ok: stages.ok, stages: stages.results };
+  return keep ? { report, session: { source, nodes, close: closeAll } } : { report };
 }
 
-function authError(message: string): Finding {
-  const detail = redact(message);
-  if (/without any password configured|no password is set/i.test(message)) {
-    return {
-      detail,
-      diagnosis:
-        'this server has no authentication configured: it is not an Entra-enabled Azure cache',
-      fix: 'check --host/--port, and enable Microsoft Entra authentication on the cache',
+function expiryMs(a: Acquired): number {
+  return (a.summary.exp ?? 0) * 1000;
+}
+
+/**
+ * The topology stage, then AUTH and PING on every node of a cluster. Fills `nodes` with the
+ * connections to keep: every node's, and the seed's (`seedNode`) unless the cluster announces
+ * the seed's endpoint, in which case its node reuses that connection (one per node).
+ */
+async function checkCluster(
+  stages: Stages,
+  s: CheckSettings,
+  seed: RespConnection,
+  address: string,
+  a: Acquired,
+  seedNode: LiveNode,
+  nodes: LiveNode[],
+): Promise<boolean> {
+  const t = s.target;
+  let topology: Topology | undefined;
+  const topologyOk = await stages.run('topology', async () => {
+    topology = await readTopology(seed, address, s.auth.timeoutMs);
+    if (topology.kind === 'failed') return fail(topology.finding);
+    if (topology.kind !== 'cluster') return pass(topology.detail);
+    return pass(`OSS cluster: ${describeCluster(topology.nodes)} (from CLUSTER SLOTS)`);
+  });
+  if (!topologyOk || topology?.kind !== 'cluster') {
+    nodes.push(seedNode);
+    return topologyOk;
+  }
+  const announced = topology.nodes;
+  const isSeed = (n: (typeof announced)[number]) =>
+    n.port === t.port && (n.host === address || n.host === t.host);
+  if (!announced.some(isSeed)) nodes.push(seedNode);
+  let ok = true;
+  for (const [i, node] of announced.entries()) {
+    const label = {
+      label: `Node ${i + 1}/${announced.length}`,
+      endpoint: node.endpoint,
+      role: node.role,
     };
+    if (isSeed(node)) {
+      const live = { ...seedNode, endpoint: node.endpoint };
+      ok =
+        (await stages.run(
+          'node',
+          () => checkSeedNode(node, seed, s.auth.timeoutMs, a.summary.oid),
+          label,
+        )) && ok;
+      nodes.push(live);
+      continue;
+    }
+    ok =
+      (await stages.run(
+        'node',
+        async () => {
+          const checked = await checkNode(node, t, s.ca, s.auth.timeoutMs, a);
+          if (checked.live) nodes.push(checked.live);
+          return checked.outcome;
+        },
+        label,
+      )) && ok;
   }
-  return { detail, diagnosis: 'the server refused AUTH' };
-}
-
-function replyOutcome(reply: RespReply, command: string, oid?: string): Outcome | undefined {
-  if (reply.kind !== 'error') return undefined;
-  if (/^NOPERM/i.test(reply.message)) return fail(noperm(reply.message, command, oid));
-  return fail({ detail: redact(reply.message), diagnosis: `${command} failed` });
-}
-
-async function roundTrip(c: RespConnection, timeoutMs: number, oid?: string): Promise<Outcome> {
-  const key = `entra-redis:check:${randomBytes(8).toString('hex')}`;
-  const value = randomBytes(8).toString('hex');
-  const set = await c.send(['SET', key, value, 'PX', '60000', 'NX'], timeoutMs);
-  const setFailed = replyOutcome(set, 'SET', oid);
-  if (setFailed) return setFailed;
-  const get = await c.send(['GET', key], timeoutMs);
-  const getFailed = replyOutcome(get, 'GET', oid);
-  if (getFailed) return getFailed;
-  const del = await c.send(['DEL', key], timeoutMs);
-  const delFailed = replyOutcome(del, 'DEL', oid);
-  if (delFailed) return delFailed;
-  if (get.kind !== 'bulk' || get.value !== value) {
-    return fail({
-      detail: `GET ${key} did not return the value just SET`,
-      diagnosis: 'data mismatch',
-    });
-  }
-  return pass(`SET, GET and DEL of temporary key ${key}`);
+  return ok;
 }

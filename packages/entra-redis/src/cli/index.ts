@@ -1,108 +1,52 @@
-// The `entra-redis` command: `check` (diagnose Entra ID auth to a cache) and `token`.
-// Exit codes: 0 success, 1 a check or token request failed, 2 bad input.
+// The `entra-redis` command: `check` (diagnose Entra ID auth to a cache, optionally watching the
+// connections past a token's life) and `token`.
+// Exit codes: 0 success, 1 a check or token request failed, 2 bad input, 130 prompts cancelled.
 
 import { Command, CommanderError, Option } from 'commander';
 import { isEntraRedisError } from '../index.js';
-import {
-  AUTH_KINDS,
-  DEFAULT_SCOPE,
-  resolveAuth,
-  usageError,
-  type AuthFlags,
-} from './auth-options.js';
-import { runCheck } from './check.js';
+import { AUTH_KINDS, DEFAULT_SCOPE, resolveAuth, type AuthFlags } from './auth-options.js';
+import { check, type CheckFlags } from './check-command.js';
 import { firstLine } from './diagnose.js';
-import { defaultPort, hostKind, serviceName } from './hosts.js';
-import { loadCa } from './network.js';
-import { createTextReporter, SILENT_REPORTER } from './report.js';
 import { runToken } from './token-command.js';
 
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
+const EXIT_CANCELLED = 130;
 
-interface CheckFlags extends AuthFlags {
-  host: string;
-  port?: string;
-  ca?: string;
-  json?: boolean;
-  readOnly?: boolean;
-  username?: string;
-}
 interface TokenFlags extends AuthFlags {
   json?: boolean;
   raw?: boolean;
 }
 
-function parsePort(raw: string): number {
-  const port = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || port < 1 || port > 65535) {
-    throw usageError(`--port must be a TCP port number between 1 and 65535 (got "${raw}")`);
-  }
-  return port;
-}
-
 function addAuthOptions(command: Command): Command {
   return command
     .addOption(
-      new Option('--auth <kind>', 'identity to use').choices(AUTH_KINDS).default('default'),
+      new Option(
+        '--auth <kind>',
+        'identity to use (default: "default", DefaultAzureCredential)',
+      ).choices(AUTH_KINDS),
     )
-    .option('--tenant-id <id>', 'tenant (directory) id: service-principal, interactive, default')
+    .option(
+      '--tenant-id <id>',
+      'tenant (directory) id: service-principal, workload-identity, interactive, default',
+    )
     .option(
       '--client-id <id>',
-      'application id (service-principal, interactive) or user-assigned managed identity client id',
+      'application id (service-principal, workload-identity, interactive) or user-assigned managed identity client id',
     )
     .option('--secret-env <VAR>', 'name of the environment variable holding the client secret')
     .option('--certificate <path>', 'PEM file with the client certificate and its private key')
+    .option(
+      '--token-file <path>',
+      'federated token file for workload-identity (default: AZURE_FEDERATED_TOKEN_FILE)',
+    )
     .option(
       '--authority-host <url>',
       'Entra authority, e.g. https://login.microsoftonline.us (default: AZURE_AUTHORITY_HOST or the public cloud)',
     )
     .option('--scope <scope>', 'scope to request', DEFAULT_SCOPE)
     .option('--timeout <seconds>', 'timeout of each step, in seconds', '10')
-    .option('--json', 'print one JSON object on stdout and nothing else');
-}
-
-async function check(flags: CheckFlags): Promise<number> {
-  const host = flags.host.trim();
-  if (host === '' || /[\s/:]/.test(host)) {
-    throw usageError(
-      `--host must be a host name such as contoso.redis.cache.windows.net (got "${flags.host}")`,
-    );
-  }
-  const kind = hostKind(host);
-  const port = flags.port === undefined ? defaultPort(kind) : parsePort(flags.port);
-  const auth = resolveAuth(flags);
-  const ca = loadCa(flags.ca);
-  if (flags.username !== undefined && flags.username.trim() === '') {
-    throw usageError("--username must not be empty (default: the token's oid claim)");
-  }
-  const out = process.stdout;
-  if (!flags.json) {
-    const assumed =
-      flags.port === undefined && kind === 'other' ? '; port 6380 assumed, use --port' : '';
-    out.write(
-      `entra-redis check ${host}:${port} (${serviceName(kind)}${assumed}), --auth ${auth.kind}\n`,
-    );
-  }
-  const report = await runCheck(
-    {
-      target: { host, port, kind },
-      auth,
-      ca,
-      readOnly: flags.readOnly === true,
-      ...(flags.username !== undefined ? { username: flags.username.trim() } : {}),
-    },
-    flags.json ? SILENT_REPORTER : createTextReporter(out),
-  );
-  if (flags.json) {
-    out.write(`${JSON.stringify(report, null, 2)}\n`);
-  } else {
-    const failed = report.stages.filter((r) => !r.ok && !r.skipped).length;
-    out.write(
-      report.ok ? 'All checks passed.\n' : `${failed} check(s) failed; see the diagnosis above.\n`,
-    );
-  }
-  return report.ok ? 0 : EXIT_FAILED;
+    .option('--json', 'print one JSON object on stdout and nothing else (never prompts)');
 }
 
 function program(setExit: (code: number) => void): Command {
@@ -115,16 +59,44 @@ function program(setExit: (code: number) => void): Command {
   addAuthOptions(
     root
       .command('check')
-      .description('check DNS, TCP, TLS, token, AUTH, PING and SET/GET/DEL; explain any failure')
-      .requiredOption('--host <name>', 'cache host, e.g. contoso.redis.cache.windows.net')
+      .description(
+        'check DNS, TCP, TLS, token, AUTH, PING (on every node of a cluster) and SET/GET/DEL; ' +
+          'explain any failure. On a terminal without identity options, asks for them',
+      )
+      .option(
+        '--host <name>',
+        'cache host, e.g. contoso.redis.cache.windows.net (asked for on a terminal when missing)',
+      )
       .option(
         '--port <port>',
         'port (default: 6380 Azure Cache for Redis, 10000 Azure Managed Redis)',
       )
       .option('--ca <pem>', 'extra CA certificate (PEM) to trust for the Redis TLS connection')
       .option('--read-only', 'skip the SET/GET/DEL round trip (for read-only access policies)')
-      .option('--username <name>', "Redis username (default: the token's oid claim)"),
-  ).action(async (flags: CheckFlags) => setExit(await check(flags)));
+      .option('--username <name>', "Redis username (default: the token's oid claim)")
+      .option(
+        '--watch <duration>',
+        'after the checks pass, keep every connection open for this long (e.g. 30s, 90m): PING ' +
+          'each every 5s and re-AUTH it in place on every new token; Ctrl-C ends it',
+      )
+      .option(
+        '--refresh-every <duration>',
+        'with --watch: ask for a fresh token this often (e.g. 1m) instead of at about 3/4 of ' +
+          'its life (real tokens live 60-90 minutes)',
+      ),
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  entra-redis check                  on a terminal: asks for the cache and the identity
+  entra-redis check --host contoso.redis.cache.windows.net --auth managed-identity
+  entra-redis check --host contoso.westeurope.redis.azure.net --watch 5m --refresh-every 1m
+
+Exit codes: 0 every check (and the watch) passed, 1 a check or the watch failed,
+2 bad input, 130 cancelled at a prompt. Guide: docs/cli.md in the entra-redis repository.`,
+    )
+    .action(async (flags: CheckFlags) => setExit(await check(flags)));
   addAuthOptions(
     root
       .command('token')
@@ -147,6 +119,7 @@ const FLAG_NAMES: Record<string, string> = {
   clientId: '--client-id',
   authorityHost: '--authority-host',
   certificatePath: '--certificate',
+  tokenFilePath: '--token-file',
   clientSecret: 'the secret in --secret-env',
   scopes: '--scope',
   username: '--username',
@@ -171,6 +144,10 @@ async function main(argv: readonly string[]): Promise<number> {
         error.exitCode === 0
         ? 0
         : EXIT_USAGE;
+    }
+    if ((error as { name?: unknown } | null)?.name === 'ExitPromptError') {
+      process.stderr.write('entra-redis: cancelled\n');
+      return EXIT_CANCELLED;
     }
     if (isEntraRedisError(error) && error.code === 'INVALID_OPTION') {
       process.stderr.write(`${withFlagNames(error.message)}\n`);

@@ -3,6 +3,10 @@
 /** The outcome of one stage, as printed and as emitted by `--json`. */
 export interface StageResult {
   readonly name: string;
+  /** `host:port` of the cluster node (stages named `node` only). */
+  readonly endpoint?: string;
+  /** The node's role in the cluster (stages named `node` only). */
+  readonly role?: 'primary' | 'replica';
   readonly ok: boolean;
   readonly skipped?: boolean;
   readonly ms: number;

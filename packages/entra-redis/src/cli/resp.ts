@@ -100,6 +100,7 @@ export class RespConnection {
   readonly #pending: Pending[] = [];
   #buf: Buffer = Buffer.alloc(0);
   #failure: Error | undefined;
+  #onClose: ((error: Error) => void)[] = [];
 
   constructor(socket: Socket) {
     this.#socket = socket;
@@ -146,12 +147,28 @@ export class RespConnection {
   }
 
   #fail(error: Error): void {
+    const first = this.#failure === undefined;
     this.#failure ??= error;
     for (const waiter of this.#pending.splice(0)) {
       clearTimeout(waiter.timer);
       waiter.reject(this.#failure);
     }
     this.#socket.destroy();
+    if (first) for (const listener of this.#onClose.splice(0)) listener(this.#failure);
+  }
+
+  /** Whether the connection has ended (closed, failed or timed out). */
+  get closed(): boolean {
+    return this.#failure !== undefined;
+  }
+
+  /**
+   * Calls `listener` once when the connection ends, with the reason: the server closed it, a
+   * reply timed out, or {@link close} was called. At once if it has already ended.
+   */
+  onClose(listener: (error: Error) => void): void {
+    if (this.#failure) listener(this.#failure);
+    else this.#onClose.push(listener);
   }
 
   /** Closes the socket; pending commands reject. Idempotent. */
