@@ -82,6 +82,20 @@ const table: Array<[string, unknown, boolean, Record<string, unknown>?]> = [
     false,
   ],
   [
+    // msal's throttling cache replaying a 5xx (numeric error codes, no status), as
+    // @azure/identity 4.13 throws it; 4.14 adds the ServerError as `cause`
+    'AuthenticationRequiredError: a 5xx replayed by msal',
+    named('AuthenticationRequiredError', '90033: AADSTS90033: A transient error has occurred.', {
+      cause: named('ServerError', '90033: AADSTS90033: A transient error', { errorCode: '90033' }),
+    }),
+    true,
+  ],
+  [
+    'AuthenticationRequiredError: a 429 replayed by msal',
+    named('AuthenticationRequiredError', '50196: AADSTS50196: Too many requests; retry later.'),
+    true,
+  ],
+  [
     'AuthenticationRequiredError (needs a user)',
     named('AuthenticationRequiredError', 'Silent authentication failed.'),
     false,

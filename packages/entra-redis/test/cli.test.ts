@@ -112,6 +112,7 @@ describe('entra-redis check', () => {
       'token',
       'auth',
       'ping',
+      'topology',
       'roundtrip',
     ]);
     for (const s of report.stages) {
@@ -119,6 +120,7 @@ describe('entra-redis check', () => {
       expect(s.skipped, s.name).toBeUndefined();
       expect(s.ms).toBeGreaterThanOrEqual(0);
     }
+    expect(report.stages[6]!.detail).toBe('a single node (cluster support disabled)');
     const token = report.stages[3]!.detail!;
     expect(token).toContain(`oid=${emulator.servicePrincipal.oid}`);
     expect(token).toContain(`tid=${emulator.tenantId}`);
@@ -130,7 +132,7 @@ describe('entra-redis check', () => {
   it('prints plain PASS lines without a TTY (no spinner, no escape codes)', async () => {
     const result = await cli(['check', ...target]);
     expect(result.code).toBe(0);
-    expect(result.stdout.match(/^ {2}PASS {2}/gm)).toHaveLength(7);
+    expect(result.stdout.match(/^ {2}PASS {2}/gm)).toHaveLength(8);
     expect(result.stdout).toContain('All checks passed.');
     expect(result.stdout).not.toContain('\r');
     expect(result.stdout).not.toContain('\u001b');
@@ -369,6 +371,39 @@ describe('bad input exits 2 with what is wrong and what to do', () => {
       /--certificate \/nonexistent\/cert\.pem: the file cannot be read \(ENOENT\)/,
     ],
     ['unknown --auth', ['--auth', 'magic'], {}, /Allowed choices are default, managed-identity/],
+    ['not a duration', ['--watch', '5 minutes'], {}, /--watch must be a duration such as 30s, 90m/],
+    ['watch too short', ['--watch', '500ms'], {}, /--watch must be between 1s and 168h/],
+    [
+      '--refresh-every without --watch',
+      ['--refresh-every', '1m'],
+      {},
+      /--refresh-every applies to --watch; add --watch <duration>/,
+    ],
+    [
+      '--refresh-every not shorter than --watch',
+      ['--watch', '1m', '--refresh-every', '90s'],
+      {},
+      /--refresh-every \(1m 30s\) must be shorter than --watch \(1m\)/,
+    ],
+    [
+      'workload identity without a token file',
+      [
+        '--auth',
+        'workload-identity',
+        '--tenant-id',
+        'contoso.onmicrosoft.com',
+        '--client-id',
+        '11111111-1111-4111-8111-000000000001',
+      ],
+      { AZURE_FEDERATED_TOKEN_FILE: undefined },
+      /--auth workload-identity needs --token-file <path> \(or AZURE_FEDERATED_TOKEN_FILE/,
+    ],
+    [
+      '--token-file with another --auth',
+      ['--auth', 'managed-identity', '--token-file', '/tmp/x'],
+      {},
+      /--token-file does not apply to --auth managed-identity; remove it/,
+    ],
   ];
   it.each(cases)('%s', async (_name, extra, env, message) => {
     const spArgs = extra.some((a) => a === '--secret-env' || a === '--certificate')
@@ -388,6 +423,15 @@ describe('bad input exits 2 with what is wrong and what to do', () => {
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(message);
+  });
+});
+
+describe('without a terminal, nothing is asked', () => {
+  it('check without --host exits 2 and says what to pass (no prompt when piped)', async () => {
+    const result = await cli(['check']);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/--host <name> is required: the cache host, e.g. --host contoso/);
   });
 });
 

@@ -6,6 +6,14 @@ import { sleep } from './helpers/emulator.js';
 /** What the workload needs from a cluster client, whichever library it is. */
 export interface ClusterUnderTest {
   readonly label: string;
+  /**
+   * Duplicate messages the docs allow this client (docs/cluster.md, "Topology changes"):
+   * `'none'` (node-redis), or `'topology'` (ioredis Cluster): during a topology change only, and
+   * at most the messages published within `BRIDGE_AFTER_END_MS` — under RESP2 the cluster may
+   * replace its subscriber in the middle of a handoff, and the temporary connection then keeps
+   * delivering until the replacement has subscribed (up to that long).
+   */
+  readonly duplicateAllowance: 'none' | 'topology';
   set(key: string, value: string): Promise<unknown>;
   get(key: string): Promise<string | null>;
   publish(channel: string, message: string): Promise<unknown>;
@@ -19,6 +27,8 @@ export interface ClusterUnderTest {
 /** Counters of one workload run. */
 export interface ClusterWorkloadResult {
   label: string;
+  /** The client's {@link ClusterUnderTest.duplicateAllowance}. */
+  duplicateAllowance: ClusterUnderTest['duplicateAllowance'];
   ok: number;
   failed: number;
   /** First few failure messages, for the assertion output. */
@@ -31,12 +41,18 @@ export interface ClusterWorkloadResult {
   sharded: Delivery;
 }
 
-/** Delivery of one channel: `lostAt` holds when each lost message was published. */
+/**
+ * Delivery of one channel: `lostAt` holds when each lost message was published,
+ * `duplicatesAt` when each message delivered more than once was sent (once per extra copy),
+ * `sentAt` when each message was sent (ms since the epoch, in order).
+ */
 export interface Delivery {
   published: number;
   lost: number;
   duplicates: number;
   lostAt: number[];
+  duplicatesAt: number[];
+  sentAt: number[];
 }
 
 /** CRC16/XMODEM, as Redis Cluster hashes keys (`CLUSTER KEYSLOT`), honouring `{hash tags}`. */
@@ -78,14 +94,29 @@ export function keysOnEveryShard(
   return keys;
 }
 
-function tally(published: Map<number, number>, received: number[]): Delivery {
-  const seen = new Set(received);
+/**
+ * `published`: message number -> when it was sent, for the sends that succeeded; `sent`: the
+ * same for every send (a failed send may still have been delivered).
+ */
+function tally(
+  published: Map<number, number>,
+  sent: Map<number, number>,
+  received: number[],
+): Delivery {
+  const seen = new Set<number>();
+  const duplicatesAt: number[] = [];
+  for (const n of received) {
+    if (seen.has(n)) duplicatesAt.push(sent.get(n) ?? Number.NaN);
+    else seen.add(n);
+  }
   const lostAt = [...published].filter(([n]) => !seen.has(n)).map(([, at]) => at);
   return {
     published: published.size,
     lost: lostAt.length,
-    duplicates: received.length - seen.size,
+    duplicates: duplicatesAt.length,
     lostAt,
+    duplicatesAt,
+    sentAt: [...sent.values()],
   };
 }
 
@@ -105,13 +136,14 @@ export async function startClusterWorkload(
 ): Promise<{ progress(): number; stop(): Promise<ClusterWorkloadResult> }> {
   const result: ClusterWorkloadResult = {
     label: client.label,
+    duplicateAllowance: client.duplicateAllowance,
     ok: 0,
     failed: 0,
     errors: [],
     failures: [],
     mismatches: 0,
-    messages: { published: 0, lost: 0, duplicates: 0, lostAt: [] },
-    sharded: { published: 0, lost: 0, duplicates: 0, lostAt: [] },
+    messages: { published: 0, lost: 0, duplicates: 0, lostAt: [], duplicatesAt: [], sentAt: [] },
+    sharded: { published: 0, lost: 0, duplicates: 0, lostAt: [], duplicatesAt: [], sentAt: [] },
   };
   const fail = (error: unknown): void => {
     const message = String((error as Error)?.message ?? error);
@@ -120,7 +152,8 @@ export async function startClusterWorkload(
     if (result.errors.length < 5) result.errors.push(message);
   };
   const received = { classic: [] as number[], sharded: [] as number[] };
-  // Message number -> when it was sent.
+  // Message number -> when it was sent: every send, and those that succeeded.
+  const sent = { classic: new Map<number, number>(), sharded: new Map<number, number>() };
   const published = { classic: new Map<number, number>(), sharded: new Map<number, number>() };
   await client.subscribe(channel, (m) => received.classic.push(Number(m)));
   await client.ssubscribe(shardChannel, (m) => received.sharded.push(Number(m)));
@@ -149,6 +182,8 @@ export async function startClusterWorkload(
   const publisher = (async () => {
     for (let n = 0; running; n++) {
       const at = Date.now();
+      sent.classic.set(n, at);
+      sent.sharded.set(n, at);
       const sends: Array<[Map<number, number>, Promise<unknown>]> = [
         [published.classic, client.publish(channel, String(n))],
         [published.sharded, client.spublish(shardChannel, String(n))],
@@ -171,8 +206,8 @@ export async function startClusterWorkload(
       running = false;
       await Promise.all([...loops, publisher]);
       await sleep(500); // messages crossing the cluster bus
-      result.messages = tally(published.classic, received.classic);
-      result.sharded = tally(published.sharded, received.sharded);
+      result.messages = tally(published.classic, sent.classic, received.classic);
+      result.sharded = tally(published.sharded, sent.sharded, received.sharded);
       await client.close();
       return result;
     },

@@ -35,6 +35,7 @@ describe('EntraRedisError', () => {
       'INSECURE_CONNECTION',
       'REAUTH_FAILED',
       'BLOCKING_COMMAND_INTERRUPTED',
+      'HANDSHAKE_FAILED',
     ]) {
       expect(ENTRA_REDIS_ERROR_CODES).toContain(code);
     }

@@ -1,4 +1,5 @@
 // Test doubles shared by the entra-redis unit tests: a manual clock and scripted credentials.
+import { createHook } from 'node:async_hooks';
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
 import type { TokenSourceClock } from 'entra-redis';
 import {
@@ -64,6 +65,24 @@ export class FakeClock implements TokenSourceClock {
     this.nowMs = endMs;
     await flush();
   }
+}
+
+/**
+ * Tracks the Node.js timers created from now on, whoever created them and however they got
+ * `setTimeout` (the library takes it when it loads); `live()` lists those not yet run or
+ * cleared (after a `flush()`: Node reports a cleared timer a moment later). `stop()` ends it.
+ */
+export function trackTimers(): { live(): Array<{ hasRef(): boolean }>; stop(): void } {
+  const live = new Map<number, { hasRef(): boolean }>();
+  const hook = createHook({
+    init(asyncId, type, _trigger, resource) {
+      if (type === 'Timeout') live.set(asyncId, resource as { hasRef(): boolean });
+    },
+    destroy(asyncId) {
+      live.delete(asyncId);
+    },
+  }).enable();
+  return { live: () => [...live.values()], stop: () => hook.disable() };
 }
 
 /** Lets pending promise callbacks run. */
@@ -148,16 +167,27 @@ export const CLIENT = '0c2b2f5e-1111-4222-8333-944445555666';
 export const SECRET = 'test-secret-value-xyz';
 export const HOST = 'https://login.entra-redis.test';
 
-/** An in-process Entra ID token endpoint behind an @azure/core-rest-pipeline HttpClient. */
-export function fakeEntra() {
-  const state = { down: false, refuse: false, tokenRequests: 0, issued: 0, tokens: [] as string[] };
+/**
+ * An in-process Entra ID token endpoint behind an @azure/core-rest-pipeline HttpClient. Tokens
+ * live `lifetimeSec` (by `Date`); `keepTokens: false` keeps none of them (for heap measurements).
+ * `state.throttleRetryAfterSec` set: answers 429 with a lower-case `retry-after` header.
+ */
+export function fakeEntra({ lifetimeSec = 3600, keepTokens = true } = {}) {
+  const state = {
+    down: false,
+    refuse: false,
+    throttleRetryAfterSec: undefined as number | undefined,
+    tokenRequests: 0,
+    issued: 0,
+    tokens: [] as string[],
+  };
   const httpClient: HttpClient = {
     async sendRequest(request: PipelineRequest) {
       const url = new URL(request.url);
-      const json = (status: number, body: unknown) => ({
+      const json = (status: number, body: unknown, headers: Record<string, string> = {}) => ({
         request,
         status,
-        headers: createHttpHeaders({ 'content-type': 'application/json' }),
+        headers: createHttpHeaders({ 'content-type': 'application/json', ...headers }),
         bodyAsText: JSON.stringify(body),
       });
       if (url.pathname.endsWith('/.well-known/openid-configuration')) {
@@ -179,6 +209,14 @@ export function fakeEntra() {
             error_codes: [50000],
           });
         }
+        if (state.throttleRetryAfterSec !== undefined) {
+          const body = {
+            error: 'temporarily_unavailable',
+            error_description: 'AADSTS50196: emulated throttling',
+            error_codes: [50196],
+          };
+          return json(429, body, { 'retry-after': String(state.throttleRetryAfterSec) });
+        }
         if (state.refuse) {
           return json(401, {
             error: 'invalid_client',
@@ -192,14 +230,14 @@ export function fakeEntra() {
           oid: OID,
           tid: TID,
           iat: now,
-          exp: now + 3600,
+          exp: now + lifetimeSec,
           jti: `n${state.issued}`,
         });
-        state.tokens.push(token);
+        if (keepTokens) state.tokens.push(token);
         return json(200, {
           token_type: 'Bearer',
-          expires_in: 3600,
-          ext_expires_in: 3600,
+          expires_in: lifetimeSec,
+          ext_expires_in: lifetimeSec,
           access_token: token,
         });
       }

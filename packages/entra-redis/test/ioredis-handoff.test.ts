@@ -1,9 +1,10 @@
 // The RESP2 subscriber handoff when its temporary connection drops after the original read
 // marker #1: the messages the original held since are emitted, the handoff is tried again, and
 // the subscriber ends up on a connection made with the current credentials, with every message
-// delivered exactly once. Plain (unprotected) ioredis clients against the emulator;
-// rotateSubscriber is driven directly. Then the same with an ioredis 5 Cluster that replaces its
-// subscriber connection mid-handoff.
+// delivered exactly once. A handoff where each connection reads a marker late (the windows in
+// which both hold the same messages): every message once, in order. Plain (unprotected) ioredis
+// clients against the emulator; rotateSubscriber is driven directly. Then the same with an
+// ioredis 5 Cluster that replaces its subscriber connection mid-handoff.
 import net from 'node:net';
 import { Cluster as Cluster5 } from 'ioredis5';
 import { createCluster, type IORedisClusterConstructor } from 'entra-redis/ioredis';
@@ -113,6 +114,59 @@ describe.each([VARIANTS[1]!, VARIANTS[2]!])(
         5_000,
         'temporary connections closed',
       );
+      await Promise.all([sub.quit(), pub.quit()]);
+    }, 30_000);
+
+    // Each connection reads a marker late in turn, which widens the two windows where both
+    // connections hold the same messages: the temporary connection reads marker #1 late (the
+    // original has read on past it), and the original, once reconnected, reads marker #2 late
+    // (the temporary connection has read on past it). Each message must still come once, in
+    // order: the original drops what it read past #1, the temporary one stops at #2.
+    it('each connection reading a marker late: every message once and in order, none twice', async () => {
+      const options = await clientOptions();
+      const sub = new Redis(options);
+      const pub = new Redis(options);
+      for (const c of [sub, pub]) c.on('error', () => undefined);
+      const received: string[] = [];
+      sub.on('message', (channel: string, message: string) => {
+        if (channel === 'news') received.push(message);
+      });
+      await sub.subscribe('news');
+      const publisher = startPublisher((channel, message) => pub.publish(channel, message));
+      await waitFor(() => received.length > 20, 5_000, 'messages before the handoff');
+
+      const LATE_MS = 300;
+      const readLate = (client: unknown): void => {
+        const stream = (client as { stream: { pause(): void; resume(): void } }).stream;
+        stream.pause();
+        setTimeout(() => stream.resume(), LATE_MS);
+      };
+      const made: IORedisLike[] = [];
+      await rotateSubscriber(sub as unknown as IORedisLike, (override) => {
+        const client = (sub as unknown as IORedisLike).duplicate(override);
+        made.push(client);
+        if (made.length === 2) {
+          const publish = client.publish.bind(client);
+          client.publish = (channel: string, message: string) => {
+            readLate(message === '1' ? made[0] : sub);
+            return publish(channel, message);
+          };
+        }
+        return client;
+      });
+      expect(made).toHaveLength(2); // one attempt, which succeeded
+
+      const at = publisher.count();
+      await waitFor(() => publisher.count() > at + 50, 5_000, 'messages after the handoff');
+      const published = await publisher.stop();
+      await waitFor(() => received.length >= published, 5_000, 'every message').catch(
+        () => undefined, // the assertion below shows what is missing
+      );
+      await sleep(100); // a duplicate would arrive by now
+      const expected = Array.from({ length: published }, (_, i) => String(i + 1));
+      const twice = received.filter((m, i) => received.indexOf(m) !== i);
+      expect(twice, 'delivered twice').toEqual([]);
+      expect(received).toEqual(expected);
       await Promise.all([sub.quit(), pub.quit()]);
     }, 30_000);
 

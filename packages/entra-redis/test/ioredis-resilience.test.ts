@@ -5,10 +5,11 @@ import { sleep, startTestEmulator, waitFor, type TestEmulator } from './helpers/
 import { connect, VARIANTS, type AnyRedis } from './ioredis-fixture.js';
 
 // Rules 1 (reconnects), 3, 7 and 8 of issue 5, for ioredis 6 (RESP3) and ioredis 5 (RESP2).
+const LIFETIME_MS = 4_000;
 describe.each([VARIANTS[0]!, VARIANTS[2]!])('ioredis resilience: $name', (variant) => {
   let env: TestEmulator;
   beforeAll(async () => {
-    env = await startTestEmulator({ tokenLifetimeSec: 4 });
+    env = await startTestEmulator({ tokenLifetimeSec: LIFETIME_MS / 1000 });
   });
   afterAll(() => env?.close());
 
@@ -46,12 +47,14 @@ describe.each([VARIANTS[0]!, VARIANTS[2]!])('ioredis resilience: $name', (varian
     };
     source.on('refreshed', onRefreshed);
     const off = () => source.off('refreshed', onRefreshed);
-    const end = Date.now() + 12_500;
+    const startedAt = Date.now();
+    const end = startedAt + 12_500;
     while (Date.now() < end) {
       await Promise.all(clients.map((c) => c.get('k')));
       await sleep(50);
     }
     off(); // no new rotation counted from here; the last one may have just begun
+    const countedMs = Date.now() - startedAt;
     await waitFor(() => perRotation.every((n) => n >= 50), 3_000, 'the last re-AUTHs').catch(
       () => undefined, // the assertion below shows the counts
     );
@@ -60,14 +63,16 @@ describe.each([VARIANTS[0]!, VARIANTS[2]!])('ioredis resilience: $name', (varian
     console.log(
       `[${variant.name}] rotations=${rotations} tokenRequests=${requests} reauthsPerRotation=${perRotation.join(',')}`,
     );
-    expect(rotations).toBeGreaterThanOrEqual(5);
+    // A token is replaced within its life or its connections are evicted (asserted below): at
+    // least one rotation per token lifetime of the run (usually more: 6 in a run under load).
+    expect(rotations).toBeGreaterThanOrEqual(Math.floor(countedMs / LIFETIME_MS));
     expect(requests).toBeGreaterThanOrEqual(rotations);
     expect(requests).toBeLessThanOrEqual(rotations + 1);
     expect(perRotation).toEqual(perRotation.map(() => 50));
     expect(env.emulator.stats().redis.evictions).toBe(0);
     await Promise.all(clients.map((c) => c.quit()));
     await waitFor(() => source.listenerCount('credentials') === 0, 2_000, 'no listener left');
-  }, 30_000);
+  }, 66_000); // testTimeoutMs(20 rounds of 50 reconnects at SLACK_MS each, 12.5 s of load, 3 s)
 
   it('detach() removes every listener and override from a client and its duplicates', async () => {
     const source = env.tokenSource();

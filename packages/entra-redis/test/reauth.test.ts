@@ -190,7 +190,7 @@ describe('blocking commands', () => {
 describe('TransactionTracker', () => {
   it('is in a transaction between MULTI and EXEC/DISCARD/RESET or a lost connection, and reports the end', () => {
     let ends = 0;
-    const tx = new TransactionTracker(() => ends++);
+    const tx = new TransactionTracker({ transactionEnded: () => void ends++ });
     expect(tx.inTransaction).toBe(false);
     tx.onCommandWritten('MULTI');
     tx.onCommandWritten('set');
@@ -291,6 +291,15 @@ describe('diagnoseServerError', () => {
     expect(e.message).toMatch(/^NOPERM/);
     expect(e.message).toMatch(/"SET"/);
     expect(e.message).toMatch(/Data Contributor/);
+    // Without the command in the context, the one Redis names.
+    const named = diagnoseServerError(
+      new Error("NOPERM User x has no permissions to run the 'hset' command"),
+      { oid },
+    )!;
+    expect(named.message).toMatch(/command "HSET"/);
+    const key = diagnoseServerError(new Error('NOPERM No permissions to access a key'), { oid })!;
+    expect(key.code).toBe('PERMISSION_DENIED');
+    expect(key.message).toMatch(/does not allow the command\. /);
   });
   it('leaves other errors alone', () => {
     expect(diagnoseServerError(new Error('ERR wrong number of arguments'))).toBeUndefined();

@@ -53,9 +53,16 @@ async function withPair(
   }
 }
 
-/** Injects `fault` so that it ends `offsetMs` after (or, negative, before) the current token's expiry. */
+/**
+ * Injects `fault` right after the source's next refresh, to end `offsetMs` after (or, negative,
+ * before) that token's expiry. Right after a refresh no token request is in flight and the next
+ * one is half a token's life away, inside the fault: injected at any other moment, a request
+ * already answered but not yet processed (a loaded machine's event loop lags) could bring a
+ * fresh token past the fault, and the token meant to expire during it never would.
+ */
 async function injectRelativeToExpiry(source: TokenSource, fault: FaultKind, offsetMs: number) {
-  const { expiresAtMs } = await source.getCredentials();
+  await nextRefresh(source);
+  const { expiresAtMs } = source.current()!;
   const durationMs = expiresAtMs - Date.now() + offsetMs;
   return env.emulator.identity.faults.inject({ ...fault, durationMs } as Fault);
 }

@@ -19,6 +19,8 @@ beforeAll(async () => {
 afterAll(() => env?.close());
 
 const redisStats = () => env.emulator.stats().redis;
+/** A rotation's re-AUTHs run before the previous token expires: this long after the refresh. */
+const REAUTHS_WITHIN_MS = (1 - SOURCE_OPTIONS.refreshRatio!) * LIFETIME_SEC * 1_000;
 
 /** The system clock shifted by `offsetMs` (timers unchanged: only the reading is off). */
 function shiftedClock(offsetMs: number): TokenSourceClock {
@@ -70,13 +72,22 @@ describe('clock skew', () => {
     try {
       const before = redisStats();
       await nextRefresh(source);
+      const atFirst = redisStats().reauthOk;
       await nextRefresh(source);
-      await sleep(500);
+      const atSecond = redisStats().reauthOk;
+      // Both connections re-AUTHed at each rotation: the first's ran before the second rotation
+      // (about 2.5 s later); the second's run before the previous token expires, (1 - refreshRatio)
+      // of its life after the refresh (not a fixed 500 ms).
+      expect(atSecond - atFirst, 're-AUTHs of the first rotation').toBe(2);
+      await waitFor(
+        () => redisStats().reauthOk - atSecond >= 2,
+        REAUTHS_WITHIN_MS,
+        're-AUTHs of the second rotation',
+      );
       for (const probe of pair.probes) expect(probe.failures, probe.name).toEqual([]);
       const after = redisStats();
       expect(after.evictions - before.evictions).toBe(0);
       expect(after.reauthFailed - before.reauthFailed).toBe(0);
-      expect(after.reauthOk - before.reauthOk).toBeGreaterThanOrEqual(4);
     } finally {
       await pair.close();
       await source.close();

@@ -10,6 +10,7 @@ import {
   issueToken,
   makeJwt,
   networkError,
+  trackTimers,
 } from './fakes.js';
 import { FanOut } from '../src/token/fan-out.js';
 
@@ -132,6 +133,57 @@ describe('TokenSource: refresh schedule', () => {
     lifetimeMs = 2_000;
     await clock.advance(300_000);
     expect(next[1]).toBe(1_500); // 2 s token: 0.75 * 2 s
+  });
+
+  it('maxTokenAgeMs refreshes a long-lived token that long after issue; earlier points still win', async () => {
+    const clock = new FakeClock();
+    let lifetimeMs = 3_600_000;
+    const credential = new ScriptedCredential(() => issueToken(clock.now(), lifetimeMs));
+    const source = create(clock, { credential, maxTokenAgeMs: 60_000 });
+    const next: number[] = [];
+    source.on('refreshed', (e) => next.push(e.nextRefreshAtMs - clock.now()));
+    await source.getCredentials();
+    expect(next[0]).toBe(60_000); // not 45 minutes (0.75 of the hour)
+    await clock.advance(60_000 - 1);
+    expect(credential.calls).toBe(1);
+    lifetimeMs = 40_000;
+    await clock.advance(1);
+    expect(credential.calls).toBe(2);
+    expect(next[1]).toBe(30_000); // a 40 s token: 0.75 * 40 s comes before 60 s
+
+    for (const bad of [0, -1, Number.NaN, '60000']) {
+      expect(() => new TokenSource({ credential, maxTokenAgeMs: bad as number })).toThrow(
+        /"maxTokenAgeMs" must be a number of ms between 1 and/,
+      );
+    }
+  });
+
+  it('maxTokenAgeMs with a factory over MSAL-like caches: a fresh token every period', async () => {
+    const clock = new FakeClock();
+    const issuedAt: number[] = [];
+    const source = create(clock, {
+      credential: () => {
+        let cached: AccessToken | undefined;
+        return {
+          getToken: async () => {
+            if (cached && cached.expiresOnTimestamp - clock.now() > 300_000) return cached;
+            issuedAt.push(clock.now());
+            cached = issueToken(clock.now(), 3_600_000);
+            return cached;
+          },
+        };
+      },
+      maxTokenAgeMs: 60_000,
+    });
+    const seen: string[] = [];
+    source.onCredentials((c) => seen.push(c.password));
+    await source.getCredentials();
+    await clock.advance(5 * 61_000);
+    // The cached answer at 60 s rebuilds the credential; the floor (1 s) then sends the request.
+    expect(issuedAt.map((t) => t - issuedAt[0]!)).toEqual([
+      0, 61_000, 122_000, 183_000, 244_000, 305_000,
+    ]);
+    expect(new Set(seen).size).toBe(6);
   });
 
   it('keeps jitter within [(1 - jitterRatio) * wait, wait]', async () => {
@@ -522,28 +574,9 @@ describe('TokenSource: listeners and lifecycle', () => {
   });
 
   it('leaves no real timer behind after close (system clock, Symbol.asyncDispose)', async () => {
-    // Our timers are unref'ed, so getActiveResourcesInfo() does not list them; track them instead.
-    const live = new Set<unknown>();
-    const realSet = globalThis.setTimeout;
-    const realClear = globalThis.clearTimeout;
-    const setSpy = vi.spyOn(globalThis, 'setTimeout').mockImplementation(((
-      fn: () => void,
-      ms?: number,
-    ) => {
-      const handle: ReturnType<typeof setTimeout> = realSet(() => {
-        live.delete(handle);
-        fn();
-      }, ms);
-      live.add(handle);
-      return handle;
-    }) as typeof setTimeout);
-    const clearSpy = vi.spyOn(globalThis, 'clearTimeout').mockImplementation(((
-      h: ReturnType<typeof setTimeout>,
-    ) => {
-      live.delete(h);
-      realClear(h);
-    }) as typeof clearTimeout);
-    const refBefore = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    // Our timers are unref'ed (getActiveResourcesInfo() does not list them) and taken when the
+    // library loaded (a spy on globalThis.setTimeout would not see them): track them instead.
+    const timers = trackTimers();
     try {
       const gate = deferred<AccessToken>();
       const credential = new ScriptedCredential(({ n }) =>
@@ -552,52 +585,31 @@ describe('TokenSource: listeners and lifecycle', () => {
       {
         await using source = new TokenSource({ credential, metrics: false });
         await source.getCredentials();
-        expect(live.size).toBe(2); // refresh + expiry timers
-        for (const t of live) expect((t as { hasRef(): boolean }).hasRef()).toBe(false);
+        await flush();
+        expect(timers.live()).toHaveLength(2); // refresh + expiry timers
+        for (const t of timers.live()) expect(t.hasRef()).toBe(false);
       }
-      expect(live.size).toBe(0);
-      expect(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length).toBe(
-        refBefore,
-      );
+      await flush();
+      expect(timers.live()).toHaveLength(0);
     } finally {
-      setSpy.mockRestore();
-      clearSpy.mockRestore();
+      timers.stop();
     }
   });
 
   it('close with a request in flight on the system clock leaves no timer', async () => {
-    const live = new Set<unknown>();
-    const realSet = globalThis.setTimeout;
-    const realClear = globalThis.clearTimeout;
-    const setSpy = vi.spyOn(globalThis, 'setTimeout').mockImplementation(((
-      fn: () => void,
-      ms?: number,
-    ) => {
-      const handle: ReturnType<typeof setTimeout> = realSet(() => {
-        live.delete(handle);
-        fn();
-      }, ms);
-      live.add(handle);
-      return handle;
-    }) as typeof setTimeout);
-    const clearSpy = vi.spyOn(globalThis, 'clearTimeout').mockImplementation(((
-      h: ReturnType<typeof setTimeout>,
-    ) => {
-      live.delete(h);
-      realClear(h);
-    }) as typeof clearTimeout);
+    const timers = trackTimers();
     try {
       const credential = new ScriptedCredential(() => new Promise<AccessToken>(() => {}));
       const source = new TokenSource({ credential, metrics: false });
       const waiter = source.getCredentials().catch((e: unknown) => e);
       await flush();
-      expect(live.size).toBe(1); // the request timeout
+      expect(timers.live()).toHaveLength(1); // the request timeout
       await source.close();
       expect(await waiter).toMatchObject({ code: 'SOURCE_CLOSED' });
-      expect(live.size).toBe(0);
+      await flush();
+      expect(timers.live()).toHaveLength(0);
     } finally {
-      setSpy.mockRestore();
-      clearSpy.mockRestore();
+      timers.stop();
     }
   });
 });
@@ -750,7 +762,7 @@ describe('TokenSource: paced re-authentication fan-out', () => {
     const seen: string[][] = [[], [], []];
     const answers: Array<ReturnType<typeof deferred<void>>> = [];
     const listeners = seen.map((tokens) => ({
-      fn: (c: { password: string }) => {
+      receiveCredentials: (c: { password: string }) => {
         tokens.push(c.password);
         const answer = deferred<void>();
         answers.push(answer);
@@ -776,16 +788,16 @@ describe('TokenSource: paced re-authentication fan-out', () => {
   it('stopping a fan-out leaves no timer behind, even for re-AUTHs that never answer', async () => {
     const clock = new FakeClock();
     const fanOut = new FanOut(2, clock, () => {});
-    const hung = { fn: () => new Promise(() => {}) };
+    const hung = { receiveCredentials: () => new Promise(() => {}) };
     fanOut.deliver([hung, hung, hung], { password: 'A' } as never, () => true, undefined);
-    expect(clock.pendingTimers).toBe(3); // two places and the deadline
+    expect(clock.pendingTimers).toBe(2); // one watchdog for both places, and the deadline
     fanOut.deliver([hung, hung, hung], { password: 'B' } as never, () => true, undefined);
-    expect(clock.pendingTimers).toBe(3); // the first fan-out's timers went with it
+    expect(clock.pendingTimers).toBe(2); // the first fan-out's timers went with it
     fanOut.cancel();
     expect(clock.pendingTimers).toBe(0);
   });
 
-  it('the default is 32; Infinity sends every AUTH at once; anything else is refused', async () => {
+  it('starts with 32 in flight by default; Infinity sends every AUTH at once; anything else is refused', async () => {
     const pending = async (max?: number): Promise<number> => {
       const { source, rotate } = await paced(max);
       let called = 0;
