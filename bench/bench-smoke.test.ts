@@ -123,8 +123,28 @@ describe('npm run bench -- --smoke', () => {
       // Five connections: first-use compilation and whatever the earlier sections leave for the
       // collector outweigh them (seen from -30 KB to +150 KB per connection); only the shape.
       expect(Number.isFinite(a.heapPerConnectionBytes.median)).toBe(true);
+      expect(Number.isFinite(a.heapPerAddedConnectionBytes.median)).toBe(true);
       expect(a.idleCpuPct.median).toBeGreaterThanOrEqual(0);
     }
+    expect(r.dispatch.cells.map((c: { client: string }) => c.client)).toEqual([
+      'ioredis',
+      'node-redis',
+    ]);
+    for (const c of r.dispatch.cells) {
+      expect(c.plainUs).toHaveLength(r.dispatch.settings.rounds);
+      expect(c.protected.median).toBeGreaterThan(0);
+    }
+    expect(r.preload.startup.map((a: { arm: string }) => a.arm)).toEqual([
+      'none',
+      '--import',
+      '--require',
+    ]);
+    for (const a of r.preload.startup) expect(a.summary.median).toBeGreaterThan(0);
+    for (const c of r.preload.cells) {
+      expect(c.preload.median).toBeGreaterThan(0);
+      expect(c.api.median).toBeGreaterThan(0);
+    }
+    expect(r.preload.cells).toHaveLength(2);
   });
 
   it('renders every section in the markdown', async () => {
@@ -135,6 +155,8 @@ describe('npm run bench -- --smoke', () => {
       '## 3. Rotation soak',
       '## 4. entra-redis and @redis/entraid side by side',
       '## 5. Footprint',
+      "## 6. The adapters' own cost per command",
+      '## 7. The zero-code preload',
     ]) {
       expect(md).toContain(heading);
     }

@@ -10,10 +10,12 @@ import { EmulatorLink } from './lib/emulator-link.js';
 import { fdLimit, gitRevision, machineInfo, packageVersions } from './lib/machine.js';
 import { writeResults, type BenchResults } from './lib/report.js';
 import { parseSettings, type Settings } from './lib/settings.js';
+import { runDispatch } from './sections/dispatch.js';
 import { compareEntraid } from './sections/entraid.js';
 import { runFanout } from './sections/fanout.js';
 import { runFootprint } from './sections/footprint.js';
 import { runHotPath } from './sections/hot-path.js';
+import { runPreload } from './sections/preload.js';
 import { runSoak } from './sections/soak.js';
 
 const WANTED_FDS = 65_536;
@@ -152,6 +154,8 @@ async function main(): Promise<void> {
       );
     if (has('soak')) results.soak = await runSoak(link, settings, log);
     if (has('footprint')) results.footprint = await runFootprint(link, settings, log);
+    if (has('dispatch')) results.dispatch = await runDispatch(settings, log);
+    if (has('preload')) results.preload = await runPreload(link, settings, log);
     results.entraid = compareEntraid(results);
   } finally {
     await link.close();

@@ -6,39 +6,7 @@
 // Run: npx tsx scripts/heap-diff.ts BEFORE.heapsnapshot AFTER.heapsnapshot [--top 30]
 // (large snapshots: NODE_OPTIONS=--max-old-space-size=8192)
 
-import { readFileSync } from 'node:fs';
-
-interface HeapSnapshotFile {
-  snapshot: { meta: { node_fields: string[]; node_types: [string[], ...unknown[]] } };
-  nodes: number[];
-  strings: string[];
-}
-
-/** Count and total self size of the nodes of one type and name. */
-type Tally = { count: number; bytes: number };
-
-const STRING_TYPES = new Set(['string', 'concatenated string', 'sliced string']);
-
-function tallies(path: string): Map<string, Tally> {
-  const file = JSON.parse(readFileSync(path, 'utf8')) as HeapSnapshotFile;
-  const fields = file.snapshot.meta.node_fields;
-  const types = file.snapshot.meta.node_types[0];
-  const width = fields.length;
-  const [typeAt, nameAt, sizeAt] = ['type', 'name', 'self_size'].map((f) => fields.indexOf(f));
-  const out = new Map<string, Tally>();
-  const { nodes, strings } = file;
-  for (let i = 0; i < nodes.length; i += width) {
-    const type = types[nodes[i + typeAt!]!]!;
-    // A string's name is its content: group strings by type only (and never print content).
-    const name = STRING_TYPES.has(type) ? '' : strings[nodes[i + nameAt!]!]!.slice(0, 80);
-    const key = `${type}: ${name}`;
-    const tally = out.get(key) ?? { count: 0, bytes: 0 };
-    tally.count += 1;
-    tally.bytes += nodes[i + sizeAt!]!;
-    out.set(key, tally);
-  }
-  return out;
-}
+import { tallies } from './heap-snapshot.js';
 
 const [beforePath, afterPath] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const topIndex = process.argv.indexOf('--top');

@@ -1,11 +1,10 @@
-// Soak test (not in CI): the emulator with 2-second tokens and, for node-redis and ioredis over
-// RESP2 and RESP3, a steady workload (checked reads, transactions), a pub/sub feed and a queue
-// drained by a consumer blocked in BRPOP 0, all on one token source, for `--minutes` (30).
-// Prints a JSON summary on stdout (progress on stderr); exits 1 if anything failed, was lost or
-// was duplicated, or a connection was evicted.
-// Run: npx tsx scripts/soak.ts [--minutes 30] [--token-lifetime 2] [--refresh-ratio 0.5]
-//      [--heap-snapshots DIR]
-// (how to run it and what it checks: docs/soak.md)
+// Soak test: the emulator with 2-second tokens and, for node-redis and ioredis over RESP2 and
+// RESP3, a steady workload (checked reads, transactions), a pub/sub feed and a queue drained by a
+// consumer blocked in BRPOP 0, all on one token source, for `--minutes` (30); CI runs one minute
+// (`npm run soak:smoke`). Prints a JSON summary on stdout (progress on stderr); exits 1 if anything
+// failed, was lost or duplicated, a connection was evicted, or nothing was exercised (no rotation,
+// or a client that received no message or item). Options and checks: docs/soak.md.
+// Run: npx tsx scripts/soak.ts [--minutes 30] [--token-lifetime 2] [--refresh-ratio 0.5] [--heap-snapshots DIR]
 
 import { startEmulator } from '@entra-redis/emulator';
 import { servicePrincipalSecret, TokenSource } from 'entra-redis';
@@ -18,7 +17,16 @@ import { join } from 'node:path';
 import { setFlagsFromString, writeHeapSnapshot } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { createClient as createNodeRedis } from 'redis';
+import { spawnSync } from 'node:child_process';
 import { reexecWithBuiltPackages } from './built-packages.js';
+import {
+  eventLoopStalls,
+  figures,
+  newCounters,
+  resources,
+  round,
+  type Counters,
+} from './soak-counters.js';
 
 type NodeRedis = ReturnType<typeof createNodeRedis>;
 
@@ -66,32 +74,6 @@ interface Ops {
   subscribe(channel: string, onMessage: (message: string) => void): Promise<void>;
   close(): Promise<void>;
 }
-
-/** A set of sequence numbers below `MAX_SEQ` (the loops never go past it), one bit each. */
-class Bits {
-  readonly #bytes = new Uint8Array(MAX_SEQ / 8 + 1);
-  size = 0;
-  has = (n: number): boolean => ((this.#bytes[n >> 3] ?? 0) & (1 << (n & 7))) !== 0;
-  add(n: number): void {
-    if (this.has(n) || n >= MAX_SEQ) return;
-    this.#bytes[n >> 3]! |= 1 << (n & 7);
-    this.size += 1;
-  }
-  /** How many members of this set `other` lacks. */
-  missingFrom(other: Bits): number {
-    let missing = 0;
-    for (let i = 0; i < MAX_SEQ; i += 1) if (this.has(i) && !other.has(i)) missing += 1;
-    return missing;
-  }
-}
-
-/** One client's counters; the sets hold sequence numbers (published = PUBLISH succeeded). */
-const newCounters = () => ({
-  ...{ ok: 0, failed: 0, errors: {} as Record<string, number> },
-  ...{ published: new Bits(), received: new Bits(), duplicateMessages: 0 },
-  ...{ pushed: new Bits(), popped: new Bits(), duplicateItems: 0 },
-});
-type Counters = ReturnType<typeof newCounters>;
 
 async function nodeRedisOps(base: Target, RESP: 2 | 3): Promise<Ops> {
   const { host, port, ca, source: tokenSource } = base;
@@ -211,28 +193,6 @@ function runWorkload(label: string, ops: Ops, c: Counters, phase: () => Phase) {
   ];
 }
 
-/** Live handles and requests of this process by type (timers, sockets, …): leaks show here. */
-function resources(): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const type of process.getActiveResourcesInfo()) counts[type] = (counts[type] ?? 0) + 1;
-  return counts;
-}
-
-/** The figures of one client. */
-function figures(client: string, c: Counters) {
-  return {
-    ...{ client, commandsOk: c.ok, commandsFailed: c.failed, errors: c.errors },
-    messagesPublished: c.published.size,
-    messagesReceived: c.received.size,
-    messagesLost: c.published.missingFrom(c.received),
-    messagesDuplicated: c.duplicateMessages,
-    ...{ itemsPushed: c.pushed.size, itemsPopped: c.popped.size },
-    itemsLost: c.pushed.missingFrom(c.popped),
-    itemsDuplicated: c.duplicateItems,
-  };
-}
-
-const round = (x: number): number => Math.round(x * 10) / 10;
 const mb = (bytes: number): number => round(bytes / 1048576);
 /**
  * Writes a heap snapshot when `--heap-snapshots` was given (V8 collects all garbage first; stalls
@@ -252,6 +212,9 @@ function memory(): { rssMb: number; heapUsedMb: number } {
 
 async function main(): Promise<void> {
   reexecWithBuiltPackages();
+  // What runs: the commit when it starts ("-dirty": with uncommitted changes).
+  const describe = spawnSync('git', ['describe', '--always', '--dirty', '--abbrev=7']);
+  const commit = describe.stdout?.toString().trim() || 'unknown';
   const stateDir = await mkdtemp(join(tmpdir(), 'entra-redis-soak-'));
   const emulator = await startEmulator({ tokenLifetimeSec: TOKEN_LIFETIME_SEC, stateDir });
   const source = new TokenSource({
@@ -281,6 +244,7 @@ async function main(): Promise<void> {
     );
   });
   const target = { ...emulator.redis, ca: emulator.caCertPem, source };
+  const stalls = eventLoopStalls();
   const memStart = memory();
   const variants: Array<[string, () => Promise<Ops>]> = [
     ['node-redis RESP3', () => nodeRedisOps(target, 3)],
@@ -292,7 +256,7 @@ async function main(): Promise<void> {
   const runs = await Promise.all(
     variants.map(async ([label, make]) => {
       const ops = await make();
-      const c = newCounters();
+      const c = newCounters(MAX_SEQ);
       await ops.subscribe(`soak:${label.replace(/\W+/g, '-')}:feed`, (m) => {
         if (c.received.has(Number(m))) c.duplicateMessages += 1;
         c.received.add(Number(m));
@@ -315,7 +279,7 @@ async function main(): Promise<void> {
     const failed = runs.reduce((n, r) => n + r.c.failed, 0);
     const min = ((Date.now() - startedAt) / 60_000).toFixed(1);
     console.error(
-      `[soak] ${min} min rotations=${rotations} ok=${ok} failed=${failed} evictions=${s.evictions} ${JSON.stringify(memory())} ${JSON.stringify(resources())}`,
+      `[soak] ${min} min rotations=${rotations} ok=${ok} failed=${failed} evictions=${s.evictions} stalls=${JSON.stringify(stalls.minute())} ${JSON.stringify(memory())} ${JSON.stringify(resources())}`,
     );
   }
   snapshot('end', rotations);
@@ -355,8 +319,10 @@ async function main(): Promise<void> {
     tokenLifetimeSec: TOKEN_LIFETIME_SEC,
     refreshRatio: REFRESH_RATIO,
     node: process.version,
+    commit,
     machine: `${cpus().length} × ${cpus()[0]?.model}, ${Math.round(totalmem() / 2 ** 30)} GB`,
     loadAverageAtEnd: loadavg().map(round),
+    eventLoopStalls: stalls.run(),
     rotations,
     tokenRequests: stats.identity.tokensIssued[emulator.servicePrincipal.oid] ?? 0,
     redis: stats.redis,
@@ -379,14 +345,16 @@ async function main(): Promise<void> {
     perClient,
   };
   console.log(JSON.stringify(summary, null, 2));
+  const idle = rotations === 0 || perClient.some((p) => !p.messagesReceived || !p.itemsPopped);
   const bad =
+    idle ||
     summary.commandsFailed +
       summary.evictions +
       summary.messagesLost +
       summary.messagesDuplicated +
       summary.itemsLost +
       summary.itemsDuplicated >
-    0;
+      0;
   process.exit(bad ? 1 : 0);
 }
 

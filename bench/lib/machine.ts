@@ -61,6 +61,12 @@ export function packageVersions(): Record<string, string> {
   ];
   const out: Record<string, string> = {};
   for (const name of names) out[name] = versionAt(`node_modules/${name}/package.json`);
+  // The msal-node that @azure/identity loads: its own copy when the root one is another major
+  // (@azure/identity 4.13 with msal-node 5 next to the root's msal-node 7).
+  const nested = versionAt(
+    'node_modules/@azure/identity/node_modules/@azure/msal-node/package.json',
+  );
+  if (nested !== 'not installed') out['@azure/msal-node'] = nested;
   out['entra-redis'] = versionAt('packages/entra-redis/package.json');
   out['@entra-redis/emulator'] = versionAt('packages/emulator/package.json');
   return out;

@@ -1,6 +1,8 @@
 // The results files: `<ISO date>-<commit>.md` / `.json` and `latest.md` / `latest.json`.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { DispatchResult } from '../sections/dispatch.js';
+import type { PreloadResult } from '../sections/preload.js';
 import type { EntraidResult } from '../sections/entraid.js';
 import type { FanoutResult } from '../sections/fanout.js';
 import type { FootprintResult } from '../sections/footprint.js';
@@ -9,6 +11,8 @@ import type { SoakResult } from '../sections/soak.js';
 import type { MachineInfo } from './machine.js';
 import type { Settings } from './settings.js';
 import {
+  dispatchTable,
+  preloadTable,
   entraidTable,
   fanoutTable,
   footprintTable,
@@ -36,10 +40,12 @@ export interface BenchResults {
   soak?: SoakResult;
   entraid?: EntraidResult;
   footprint?: FootprintResult;
+  dispatch?: DispatchResult;
+  preload?: PreloadResult;
 }
 
 const SECTIONS: ReadonlyArray<{
-  key: 'hotPath' | 'fanout' | 'soak' | 'entraid' | 'footprint';
+  key: 'hotPath' | 'fanout' | 'soak' | 'entraid' | 'footprint' | 'dispatch' | 'preload';
   title: string;
   about: string;
   render(r: never): string;
@@ -94,6 +100,35 @@ const SECTIONS: ReadonlyArray<{
       'process only (the emulator runs in its own process; its CPU is shown for context).',
     render: footprintTable as (r: never) => string,
   },
+  {
+    key: 'dispatch',
+    title: "6. The adapters' own cost per command",
+    about:
+      'The same client with a static username/password and protected by entra-redis (one ' +
+      'long-lived token: no rotation), both against a minimal RESP responder in this process ' +
+      '(plain TCP on loopback; no TLS, no emulator, no second process to change how replies ' +
+      'batch): the CPU time of this process per GET, 32 in flight, the two arms alternating in ' +
+      'short chunks within every round; ratio and adapter cost are medians of the per-round ' +
+      'paired values. node-redis runs without its per-command timeout (`commandOptions.timeout: ' +
+      '0`, both arms): node-redis 6 arms a 5-second timer for every command by default, about ' +
+      '13 µs of CPU per command that fires 5 s later, in whichever round runs then. The hot ' +
+      'path (section 1) measures the default clients through TLS and the emulator.',
+    render: dispatchTable as (r: never) => string,
+  },
+  {
+    key: 'preload',
+    title: '7. The zero-code preload',
+    about:
+      'Startup: wall time of `node [--import|--require entra-redis/register] -e` loading ioredis ' +
+      'and redis and exiting (the preload configured for a service principal of the emulator; ' +
+      'no client built, so no token requested), the three arms alternated. Per command: one ' +
+      'child process under the preload measures, as section 6 does, the same client with a ' +
+      'static password, protected through the API (`attachEntraAuth`, its own token source), ' +
+      'and built with no credentials on the address `ENTRA_REDIS_HOSTS` names (the preload ' +
+      'protects it); ratio and difference are medians of the per-round paired values, preload ' +
+      'against API.',
+    render: preloadTable as (r: never) => string,
+  },
 ];
 
 /**
@@ -143,8 +178,8 @@ export function renderMarkdown(r: BenchResults): string {
 }
 
 function settingsOnly(s: Settings): object {
-  const { hotPath, fanout, soak, footprint, sections, smoke } = s;
-  return { smoke, sections, hotPath, fanout, soak, footprint };
+  const { hotPath, fanout, soak, footprint, dispatch, preload, sections, smoke } = s;
+  return { smoke, sections, hotPath, fanout, soak, footprint, dispatch, preload };
 }
 
 /**

@@ -2,7 +2,14 @@
 import { fileURLToPath } from 'node:url';
 
 /** Sections that can be run alone with `--only`. */
-export const SECTION_IDS = ['hot-path', 'fanout', 'soak', 'footprint'] as const;
+export const SECTION_IDS = [
+  'hot-path',
+  'fanout',
+  'soak',
+  'footprint',
+  'dispatch',
+  'preload',
+] as const;
 /** A section id. */
 export type SectionId = (typeof SECTION_IDS)[number];
 
@@ -49,6 +56,10 @@ export interface Settings {
     burstSize: number;
   };
   footprint: { connections: number; idleMs: number; rounds: number };
+  /** The adapters' own CPU per command against a local redis-server (no emulator). */
+  dispatch: { rounds: number; commandsPerRound: number; chunksPerRound: number; inFlight: number };
+  /** The zero-code preload: startup runs per arm, and its per-command measure (as dispatch). */
+  preload: { startupRuns: number; commands: Settings['dispatch'] };
 }
 
 const DEFAULT_OUT = fileURLToPath(new URL('../results', import.meta.url));
@@ -85,7 +96,15 @@ function full(): Omit<Settings, 'smoke' | 'sections' | 'outDir'> {
       burstIntervalMs: 2_500,
       burstSize: 5,
     },
-    footprint: { connections: 100, idleMs: 10_000, rounds: 2 },
+    footprint: { connections: 1_000, idleMs: 5_000, rounds: 3 },
+    // 30 interleaved rounds of 40,000 commands: a round takes about 0.2-0.5 s per arm, so load
+    // bursts of a shared machine hit few rounds, and the median of the paired differences
+    // resolves a few tens of ns per command.
+    dispatch: { rounds: 30, commandsPerRound: 40_000, chunksPerRound: 20, inFlight: 32 },
+    preload: {
+      startupRuns: 20,
+      commands: { rounds: 20, commandsPerRound: 30_000, chunksPerRound: 15, inFlight: 32 },
+    },
   };
 }
 
@@ -115,11 +134,17 @@ function smoke(): Omit<Settings, 'smoke' | 'sections' | 'outDir'> {
       burstSize: 2,
     },
     footprint: { connections: 5, idleMs: 300, rounds: 1 },
+    dispatch: { rounds: 2, commandsPerRound: 500, chunksPerRound: 2, inFlight: 8 },
+    preload: {
+      startupRuns: 1,
+      commands: { rounds: 2, commandsPerRound: 300, chunksPerRound: 2, inFlight: 8 },
+    },
   };
 }
 
 /**
- * Parses `--smoke`, `--only <section>` (repeatable or comma-separated) and `--out <dir>`.
+ * Parses `--smoke`, `--only <section>` (repeatable or comma-separated), `--out <dir>` and
+ * `--fanout-sizes <N,...>` (some of the fan-out sizes only).
  * Throws on an unknown flag or section.
  *
  * @example
@@ -131,6 +156,7 @@ export function parseSettings(argv: readonly string[]): Settings {
   let isSmoke = false;
   let outDir = DEFAULT_OUT;
   const only: SectionId[] = [];
+  let fanoutSizes: number[] | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--smoke') isSmoke = true;
@@ -142,13 +168,32 @@ export function parseSettings(argv: readonly string[]): Settings {
         }
         only.push(name as SectionId);
       }
-    } else throw new Error(`unknown flag "${arg}" (flags: --smoke, --only <section>, --out <dir>)`);
+    } else if (arg === '--fanout-sizes') {
+      fanoutSizes = required(argv, ++i, '--fanout-sizes')
+        .split(',')
+        .map((n) => Number(n.replace(/_/g, '')));
+    } else {
+      throw new Error(
+        `unknown flag "${arg}" (flags: --smoke, --only <section>, --out <dir>, --fanout-sizes <N,...>)`,
+      );
+    }
+  }
+  const chosen = isSmoke ? smoke() : full();
+  if (fanoutSizes) {
+    const known = chosen.fanout.sizes.map((size) => size.connections);
+    const unknown = fanoutSizes.filter((n) => !known.includes(n));
+    if (unknown.length > 0 || fanoutSizes.length === 0) {
+      throw new Error(`--fanout-sizes: one or more of ${known.join(', ')}`);
+    }
+    chosen.fanout.sizes = chosen.fanout.sizes.filter((size) =>
+      fanoutSizes.includes(size.connections),
+    );
   }
   return {
     smoke: isSmoke,
     sections: only.length ? only : [...SECTION_IDS],
     outDir,
-    ...(isSmoke ? smoke() : full()),
+    ...chosen,
   };
 }
 

@@ -104,6 +104,19 @@ export function fmtSpread(s: Summary, digits = 2): string {
   return `${fmt(s.median, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`;
 }
 
+/**
+ * `median (q1–q3)` of a summary: the median and its interquartile range.
+ *
+ * @example
+ * ```ts
+ * fmtIqr(summarize([1, 2, 3, 4, 5]), 0); // '3 (2–4)'
+ * ```
+ */
+export function fmtIqr(s: Summary, digits = 2): string {
+  if (s.n === 0) return 'n/a';
+  return `${fmt(s.median, digits)} (${fmt(s.q1, digits)}–${fmt(s.q3, digits)})`;
+}
+
 /** A growable list of float samples without boxing (latency probes record many). */
 export class Samples {
   #data = new Float64Array(1024);

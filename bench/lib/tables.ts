@@ -1,11 +1,13 @@
 // Markdown tables of each section, from the section results.
+import type { DispatchResult } from '../sections/dispatch.js';
+import type { PreloadResult } from '../sections/preload.js';
 import type { EntraidResult } from '../sections/entraid.js';
 import { failedCommands } from '../sections/entraid.js';
 import type { FanoutResult } from '../sections/fanout.js';
 import type { FootprintResult } from '../sections/footprint.js';
 import type { HotPathResult } from '../sections/hot-path.js';
 import type { SoakResult } from '../sections/soak.js';
-import { fmt, fmtSpread } from './stats.js';
+import { fmt, fmtIqr, fmtSpread } from './stats.js';
 
 /**
  * A markdown table.
@@ -214,9 +216,17 @@ export function entraidTable(r: EntraidResult): string {
  */
 export function footprintTable(r: FootprintResult): string {
   const t = (x: { all: number; ref: number }): string => `${x.all} / ${x.ref}`;
+  const overBaseline = (a: FootprintResult['arms'][number]): string => {
+    const base = r.arms.find((x) => x.arm === `${a.arm.split('-')[0]}-password`);
+    if (!base || base === a) return '';
+    const more = a.heapPerAddedConnectionBytes.median - base.heapPerAddedConnectionBytes.median;
+    return `${more >= 0 ? '+' : ''}${fmt(more)}`;
+  };
   const rows = r.arms.map((a) => [
     a.label,
     fmtSpread(a.heapPerConnectionBytes, 0),
+    fmtSpread(a.heapPerAddedConnectionBytes, 0),
+    overBaseline(a),
     fmtSpread(a.rssPerConnectionBytes, 0),
     t(a.timersPerSource),
     t(a.timersWithConnections),
@@ -227,7 +237,9 @@ export function footprintTable(r: FootprintResult): string {
   const k = r.settings.connections;
   const head = [
     'arm',
-    'JS heap per connection, bytes',
+    `JS heap per connection, bytes (first ${k})`,
+    `JS heap per connection, bytes (${k} more)`,
+    `${k} more: over the static-password arm, bytes`,
     'RSS per connection, bytes (noisy)',
     'timers: token source (all / ref)',
     `timers: + ${k} connections`,
@@ -236,4 +248,73 @@ export function footprintTable(r: FootprintResult): string {
     'emulator idle CPU, %',
   ];
   return table(head, rows);
+}
+
+/**
+ * Section 6 table.
+ *
+ * @example
+ * ```ts
+ * dispatchTable(result);
+ * ```
+ */
+export function dispatchTable(r: DispatchResult): string {
+  return table(
+    [
+      'client',
+      'static password, µs/command',
+      'entra-redis, µs/command',
+      'ratio (IQR)',
+      'adapter, ns/command (IQR)',
+      'rounds × commands',
+    ],
+    r.cells.map((c) => [
+      c.client,
+      fmt(c.plain.median, 3),
+      fmt(c.protected.median, 3),
+      fmtIqr(c.ratio, 4),
+      fmtIqr(c.adapterNs, 0),
+      `${r.settings.rounds} × ${r.settings.commandsPerRound.toLocaleString('en-US')}`,
+    ]),
+  );
+}
+
+/**
+ * Section 7 tables: startup, then per command.
+ *
+ * @example
+ * ```ts
+ * preloadTable(result);
+ * ```
+ */
+export function preloadTable(r: PreloadResult): string {
+  const none = r.startup.find((a) => a.arm === 'none')!.summary.median;
+  const startup = table(
+    ['how the app starts', 'wall time, ms: median (min–max)', 'added, ms', 'runs'],
+    r.startup.map((a) => [
+      a.arm === 'none' ? 'no preload' : `${a.arm} entra-redis/register`,
+      fmtSpread(a.summary, 0),
+      a.arm === 'none' ? '' : fmt(a.summary.median - none, 0),
+      String(a.ms.length),
+    ]),
+  );
+  const commands = table(
+    [
+      'client',
+      'static password, µs/command',
+      'API, µs/command',
+      'preload, µs/command',
+      'preload / API (IQR)',
+      'preload − API, ns/command (IQR)',
+    ],
+    r.cells.map((c) => [
+      c.client,
+      fmt(c.plain.median, 3),
+      fmt(c.api.median, 3),
+      fmt(c.preload.median, 3),
+      fmtIqr(c.ratioToApi, 4),
+      fmtIqr(c.differenceNs, 0),
+    ]),
+  );
+  return `${startup}\n\n${commands}`;
 }

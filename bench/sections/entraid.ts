@@ -83,11 +83,18 @@ export function compareEntraid(r: {
     }
   }
   if (r.footprint) {
-    const f = (arm: string): string => {
+    const f = (arm: string, added = false): string => {
       const x = r.footprint!.arms.find((e) => e.arm === arm);
-      return x ? fmt(x.heapPerConnectionBytes.median) : 'n/a';
+      if (!x) return 'n/a';
+      return fmt((added ? x.heapPerAddedConnectionBytes : x.heapPerConnectionBytes).median);
     };
     add('5 footprint', 'JS heap per connection, bytes', f('node-entra'), f('node-entraid'));
+    add(
+      '5 footprint',
+      'JS heap per connection, bytes (marginal)',
+      f('node-entra', true),
+      f('node-entraid', true),
+    );
   }
   return { rows };
 }

@@ -1,12 +1,14 @@
 // Section 5 (and part of 4): footprint. For each arm, interleaved over rounds: JS heap and
-// resident memory (RSS: noisy, includes TLS buffers) per connection, after a forced full GC;
+// resident memory (RSS: noisy, includes TLS buffers) per connection, after a forced full GC,
+// for the first K connections and for K more opened after them (the marginal cost: without
+// what the first connections pay once, such as the code the JIT compiles for them);
 // timers added by the token source and by the connections (every live timer via async_hooks,
 // and those that keep the process alive); timers left after close; and this process's CPU
 // while K connections sit idle (the emulator runs in another process).
 import { createHook } from 'node:async_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { ARM_IDS, ARM_LABELS, createArm, type ArmId } from '../lib/arms.js';
+import { ARM_IDS, ARM_LABELS, createArm, type Arm, type ArmId } from '../lib/arms.js';
 import type { BenchClient } from '../lib/clients.js';
 import type { EmulatorLink } from '../lib/emulator-link.js';
 import type { Settings } from '../lib/settings.js';
@@ -24,7 +26,10 @@ export interface FootprintArmResult {
   arm: ArmId;
   label: string;
   connections: number;
+  /** The first K connections' heap, per connection (includes one-off costs). */
   heapPerConnectionBytes: Summary;
+  /** K more connections' heap, opened after the first K, per connection: the marginal cost. */
+  heapPerAddedConnectionBytes: Summary;
   rssPerConnectionBytes: Summary;
   /** Timers added by the token source / provider alone (before any connection). */
   timersPerSource: TimerCounts;
@@ -46,6 +51,7 @@ export interface FootprintResult {
 
 interface Sample {
   heap: number;
+  addedHeap: number;
   rss: number;
   cpuPct: number;
   emulatorCpuPct: number;
@@ -115,7 +121,8 @@ export async function runFootprint(
       const sample = await measureArm(link, id, s, gc);
       samples.set(id, [...(samples.get(id) ?? []), sample]);
       log(
-        `footprint: ${ARM_LABELS[id]}: ${Math.round(sample.heap)} B heap/connection, ` +
+        `footprint: ${ARM_LABELS[id]}: ${Math.round(sample.heap)} B heap/connection ` +
+          `(${Math.round(sample.addedHeap)} B for ${s.connections} more), ` +
           `idle CPU ${sample.cpuPct.toFixed(2)} %`,
       );
     }
@@ -130,6 +137,7 @@ export async function runFootprint(
         label: ARM_LABELS[id],
         connections: s.connections,
         heapPerConnectionBytes: summarize(list.map((x) => x.heap)),
+        heapPerAddedConnectionBytes: summarize(list.map((x) => x.addedHeap)),
         rssPerConnectionBytes: summarize(list.map((x) => x.rss)),
         timersPerSource: last.timersPerSource,
         timersWithConnections: last.timersWithConnections,
@@ -139,6 +147,14 @@ export async function runFootprint(
       };
     }),
   };
+}
+
+function openConnections(arm: Arm, count: number): Promise<BenchClient[]> {
+  return inBatches(
+    Array.from({ length: count }, (_, i) => i),
+    20,
+    () => arm.connect(),
+  );
 }
 
 async function measureArm(
@@ -162,13 +178,7 @@ async function measureArm(
     await arm.ready();
     const m0 = await settle();
     const timersPerSource = minus(timers.count(), base);
-    clients.push(
-      ...(await inBatches(
-        Array.from({ length: s.connections }, (_, i) => i),
-        20,
-        () => arm.connect(),
-      )),
-    );
+    clients.push(...(await openConnections(arm, s.connections)));
     const m1 = await settle();
     const timersWithConnections = minus(minus(timers.count(), base), timersPerSource);
     const emu0 = (await link.counters()).cpuMs;
@@ -178,11 +188,14 @@ async function measureArm(
     const cpu = process.cpuUsage(cpu0);
     const elapsedMs = nowMs() - t0;
     const emuMs = (await link.counters()).cpuMs - emu0;
+    clients.push(...(await openConnections(arm, s.connections)));
+    const m2 = await settle();
     for (const c of clients.splice(0)) await c.close();
     await arm.close();
     await settle();
     return {
       heap: (m1.heapUsed - m0.heapUsed) / s.connections,
+      addedHeap: (m2.heapUsed - m1.heapUsed) / s.connections,
       rss: (m1.rss - m0.rss) / s.connections,
       cpuPct: ((cpu.user + cpu.system) / 1000 / elapsedMs) * 100,
       emulatorCpuPct: (emuMs / elapsedMs) * 100,
