@@ -19,7 +19,12 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'examples/**/*.test.ts', 'bench/**/*.test.ts'],
+    include: [
+      'packages/*/test/**/*.test.ts',
+      'examples/**/*.test.ts',
+      'bench/**/*.test.ts',
+      'scripts/**/*.test.ts',
+    ],
     pool: 'forks',
     // Two cores: integration files each run real redis-server processes and TLS servers.
     poolOptions: { forks: { minForks: 1, maxForks: 2 } },

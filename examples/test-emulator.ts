@@ -92,3 +92,23 @@ export async function waitFor(
     await sleep(50);
   }
 }
+
+/**
+ * A note for a test's name when this Node.js is outside an example's `engines` (of the forms
+ * `^22.13.0` and `>=24` joined by `||`): the test then runs as information, visibly, and the
+ * README says what the example supports. Empty when inside.
+ */
+export function enginesNote(engines: string, version = process.versions.node): string {
+  const [major, minor, patch] = version.split('.').map(Number) as [number, number, number];
+  const inside = engines.split('||').some((range) => {
+    const m = /^\s*(\^|>=)(\d+)(?:\.(\d+))?(?:\.(\d+))?\s*$/.exec(range);
+    if (!m) throw new Error(`enginesNote: unsupported range "${range}"`);
+    const [want, wantMinor, wantPatch] = [Number(m[2]), Number(m[3] ?? 0), Number(m[4] ?? 0)];
+    const atLeast =
+      major !== want ? major > want : minor !== wantMinor ? minor > wantMinor : patch >= wantPatch;
+    return m[1] === '>=' ? atLeast : atLeast && major === want;
+  });
+  return inside
+    ? ''
+    : ` [Node ${version} is outside this example's engines "${engines}": run as information]`;
+}
