@@ -92,7 +92,9 @@ describe.each(KINDS)('$name: a command in flight at expiry during an identity ou
       expect('error' in outcome && outcome.error).toMatchObject({
         code: 'TOKEN_EXPIRED',
         isRetryable: true,
-        message: expect.stringMatching(/in flight.*last refresh error: /),
+        message: expect.stringMatching(
+          /in flight: the access token expired at .*last refresh error: /,
+        ),
       });
       // At once: well before the endpoint answers again (it would be resent after that).
       expect(outcome.at - evictedAt).toBeLessThan(OUTAGE_AFTER_EXPIRY_MS / 2);

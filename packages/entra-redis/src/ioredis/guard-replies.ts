@@ -84,12 +84,11 @@ export function reauthFailedError(error: unknown, credentials: RedisCredentials)
  */
 export function failPendingCommands(redis: IORedisLike, source: TokenSource): void {
   source.getCredentials().then(noop, (error: unknown) => {
-    const lastRefreshError = (error as { cause?: unknown })?.cause ?? error;
     const inFlight = redis.prevCommandQueue as CommandDeque | null | undefined;
     redis.prevCommandQueue = null;
     for (let item = inFlight?.shift(); item; item = inFlight?.shift()) {
-      item.command.reject(inFlightExpiredError(lastRefreshError));
+      item.command.reject(inFlightExpiredError(error));
     }
-    redis.flushQueue?.(tokenExpiredError(lastRefreshError));
+    redis.flushQueue?.(tokenExpiredError((error as { cause?: unknown })?.cause ?? error));
   });
 }

@@ -205,8 +205,7 @@ export class ClientGuard extends TransactionTracker implements CredentialsListen
     ) {
       return source.getCredentials().then(
         () => Promise.reject(inFlightExpiredError(error)),
-        (expired: unknown) =>
-          Promise.reject(inFlightExpiredError((expired as { cause?: unknown })?.cause ?? error)),
+        (expired: unknown) => Promise.reject(inFlightExpiredError(expired, error)),
       );
     }
     const current = source.current();

@@ -1,4 +1,5 @@
 import { EntraRedisError, withoutPointer } from '../errors.js';
+import { expiredAtOf } from '../token/failure.js';
 
 /** Who was authenticating, for {@link diagnoseServerError}; never holds the token. */
 export interface AuthContext {
@@ -98,22 +99,32 @@ export function tokenExpiredError(cause: unknown): EntraRedisError {
 /**
  * The failure of a command already sent when its connection went while the token was expired
  * and no fresh one could be obtained (the cache closes a connection at its token's expiry):
- * `TOKEN_EXPIRED`, retryable. The command may or may not have run.
+ * `TOKEN_EXPIRED`, retryable, saying when the token expired and the last refresh error. The
+ * command may or may not have run. `expired` is the token source's `getCredentials()` rejection
+ * (or, if a token came meanwhile, the connection's error); `connectionError` stands as the cause
+ * when the source had no refresh error to name.
  *
  * @example
  * ```ts
- * command.reject(inFlightExpiredError(lastRefreshError));
+ * source.getCredentials().catch((expired) => command.reject(inFlightExpiredError(expired)));
  * ```
  */
-export function inFlightExpiredError(cause: unknown): EntraRedisError {
+export function inFlightExpiredError(expired: unknown, connectionError?: unknown): EntraRedisError {
+  const expiredAtMs = expiredAtOf(expired);
+  const cause =
+    expiredAtMs === undefined
+      ? expired
+      : ((expired as { cause?: unknown }).cause ?? connectionError ?? expired);
   const why = messageOf(cause);
+  const when = expiredAtMs === undefined ? '' : ` at ${new Date(expiredAtMs).toISOString()}`;
   return new EntraRedisError(
     'TOKEN_EXPIRED',
-    'entra-redis: the connection closed with this command in flight (the cache closes a ' +
-      'connection when its token expires) and no fresh Entra ID access token could be ' +
-      `obtained${why ? ` (last refresh error: ${withoutPointer(why)})` : ''}; the command may ` +
-      'or may not have run. The token source keeps retrying; the client reconnects and works ' +
-      'again by itself when a token arrives.',
+    'entra-redis: the connection closed with this command in flight: the access token expired' +
+      `${when} (the cache closes a connection when its token expires) and no fresh Entra ID ` +
+      'access token could be obtained' +
+      `${why ? ` (last refresh error: ${withoutPointer(why)})` : ''}; the command may or may not ` +
+      'have run. The token source keeps retrying; the client reconnects and works again by ' +
+      'itself when a token arrives.',
     { isRetryable: true, ...(cause !== undefined ? { cause } : {}) },
   );
 }

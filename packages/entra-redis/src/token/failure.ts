@@ -51,6 +51,21 @@ export function closedError(): EntraRedisError {
   );
 }
 
+/** When the token expired, for each error {@link expiredError} made. */
+const expiredAt = new WeakMap<object, number>();
+
+/**
+ * When the token expired, if `error` is a `getCredentials()` rejection for an expired token.
+ *
+ * @example
+ * ```ts
+ * source.getCredentials().catch((error) => expiredAtOf(error)); // ms since the epoch
+ * ```
+ */
+export function expiredAtOf(error: unknown): number | undefined {
+  return typeof error === 'object' && error !== null ? expiredAt.get(error) : undefined;
+}
+
 /** The fast failure of `getCredentials()` after the last token expired. */
 export function expiredError(
   expiredAtMs: number,
@@ -59,12 +74,14 @@ export function expiredError(
   const why = cause
     ? `the last refresh failed: ${withoutPointer(cause.message)}`
     : 'no fresh token has arrived yet (a request is pending or scheduled)';
-  return new EntraRedisError(
+  const error = new EntraRedisError(
     'TOKEN_EXPIRED',
     `entra-redis: the access token expired at ${new Date(expiredAtMs).toISOString()} and ${why}. ` +
       'The source keeps retrying and recovers by itself when the identity endpoint answers',
     { isRetryable: true, ...(cause ? { cause } : {}) },
   );
+  expiredAt.set(error, expiredAtMs);
+  return error;
 }
 
 /** What the `recovered` event reports at the end of an outage. */
