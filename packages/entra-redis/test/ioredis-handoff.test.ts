@@ -4,13 +4,14 @@
 // delivered exactly once. A handoff where each connection reads a marker late (the windows in
 // which both hold the same messages): every message once, in order. Plain (unprotected) ioredis
 // clients against the emulator; rotateSubscriber is driven directly. Then the same with an
-// ioredis 5 Cluster that replaces its subscriber connection mid-handoff.
+// ioredis 5 Cluster that replaces its subscriber connection mid-handoff. And the original's own
+// connection lost before marker #1: the handoff ends at once, nothing is delivered twice.
 import net from 'node:net';
 import { Cluster as Cluster5 } from 'ioredis5';
 import { createCluster, type IORedisClusterConstructor } from 'entra-redis/ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IORedisLike } from '../src/ioredis/types.js';
-import { rotateSubscriber } from '../src/ioredis/rotation.js';
+import { rotateSubscriber, STEP_TIMEOUT_MS } from '../src/ioredis/rotation.js';
 import { sleep, startTestEmulator, waitFor, type TestEmulator } from './helpers/emulator.js';
 import { VARIANTS, type AnyRedis } from './ioredis-fixture.js';
 
@@ -167,6 +168,56 @@ describe.each([VARIANTS[1]!, VARIANTS[2]!])(
       const twice = received.filter((m, i) => received.indexOf(m) !== i);
       expect(twice, 'delivered twice').toEqual([]);
       expect(received).toEqual(expected);
+      await Promise.all([sub.quit(), pub.quit()]);
+    }, 30_000);
+
+    // The original's own connection drops just before marker #1 (a failover, a network cut):
+    // it misses the marker, ioredis reconnects and resubscribes it, and from then on it and the
+    // temporary connection (which read the marker) would both emit every message until a step
+    // timed out. The handoff must end at once instead; the reconnect takes the new token.
+    it("the original's connection lost before marker #1: the handoff ends at once, nothing twice", async () => {
+      const options = await clientOptions();
+      const sub = new Redis(options);
+      const pub = new Redis(options);
+      for (const c of [sub, pub]) c.on('error', () => undefined);
+      const received: string[] = [];
+      sub.on('message', (channel: string, message: string) => {
+        if (channel === 'news') received.push(message);
+      });
+      await sub.subscribe('news');
+      const publisher = startPublisher((channel, message) => pub.publish(channel, message));
+      await waitFor(() => received.length > 20, 5_000, 'messages before the handoff');
+
+      const made: IORedisLike[] = [];
+      const oldStream = (sub as unknown as { stream: { destroy(): void } }).stream;
+      await rotateSubscriber(sub as unknown as IORedisLike, (override) => {
+        const client = (sub as unknown as IORedisLike).duplicate(override);
+        made.push(client);
+        if (made.length === 2) {
+          const publish = client.publish.bind(client);
+          client.publish = (channel: string, message: string) => {
+            if (message === '1') oldStream.destroy();
+            return publish(channel, message);
+          };
+        }
+        return client;
+      });
+      await waitFor(() => sub.status === 'ready', 5_000, 'the subscriber reconnected');
+      const at = publisher.count();
+      await waitFor(() => received.includes(String(at + 1)), 5_000, 'messages after the loss');
+      // Longer than a step: a handoff still running would deliver twice meanwhile.
+      await sleep(STEP_TIMEOUT_MS + 500);
+      const published = await publisher.stop();
+      await waitFor(() => received.includes(String(published)), 5_000, 'the last message');
+      await sleep(100); // a duplicate would arrive by now
+      const twice = received.filter((m, i) => received.indexOf(m) !== i);
+      expect(twice, 'delivered twice').toEqual([]);
+      // Lost only while reconnecting: everything from the first message after it arrives.
+      const from = received.indexOf(String(at + 1));
+      const expected = Array.from({ length: published - at }, (_, i) => String(at + 1 + i));
+      expect(received.slice(from)).toEqual(expected);
+      expect(made).toHaveLength(2); // one attempt, ended by the loss: no retry
+      expect(made.every((c) => c.status === 'end' || c.status === 'close')).toBe(true);
       await Promise.all([sub.quit(), pub.quit()]);
     }, 30_000);
 

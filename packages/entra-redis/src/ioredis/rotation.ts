@@ -12,7 +12,8 @@ const MESSAGE_EVENTS = new Set([
   'smessage',
   'smessageBuffer',
 ]);
-const STEP_TIMEOUT_MS = 5_000;
+/** Longest wait for one step of a handoff (a connection, a subscription, a marker). */
+export const STEP_TIMEOUT_MS = 5_000;
 /** Handoffs tried before the subscriber is reconnected in place instead. */
 const MAX_ATTEMPTS = 2;
 /** How long a delivering temporary connection outlives a subscriber that ended mid-handoff. */
@@ -159,7 +160,8 @@ function leaveMarker(sub: IORedisLike, marker: string): Promise<void> {
  * reconnected, the original emits what it held and the handoff is tried once more (not when the
  * application is closing the subscriber: nothing is sent on it after its QUIT); after a
  * second failure the original reconnects in place with the new token (messages may then be
- * lost during that one rotation).
+ * lost during that one rotation). If the original's own connection drops first, the handoff
+ * ends at once: ioredis reconnects it with the new token and resubscribes.
  */
 export async function rotateSubscriber(
   sub: IORedisLike,
@@ -261,18 +263,29 @@ async function handOff(
     });
   }
   let reconnected = false;
+  let lost = false;
   // A client closed during the handoff (quit(), or a cluster replacing it) ends the handoff at
   // once, so the temporary connections do not outlive it; so does a temporary connection that
-  // drops (its messages would be missing).
+  // drops (its messages would be missing). So does the original's connection lost before the
+  // handoff reconnects it (a failover, a network cut): it misses the markers sent meanwhile, and
+  // once ioredis has resubscribed it, it and the temporary connection would both emit every
+  // message until a step timed out. Its reconnect takes the new token, as the handoff's would.
   let onEnd = (): void => undefined;
+  let onLost = (): void => undefined;
   let onTempClose = (): void => undefined;
   const ended = new Promise<never>((_, reject) => {
     onEnd = () => {
       release();
       reject(new Error('the subscriber was closed'));
     };
+    onLost = () => {
+      if (reconnected) return; // the handoff's own reconnect
+      lost = true;
+      reject(new Error("the subscriber's connection was lost"));
+    };
     onTempClose = () => reject(new Error('the temporary connection was closed'));
     sub.once('end', onEnd);
+    sub.once('close', onLost);
     temp.once('close', onTempClose);
   });
   ended.catch(() => undefined);
@@ -306,10 +319,11 @@ async function handOff(
   } catch {
     if (reconnected) return 'done';
     release();
-    return isOpen(sub) ? 'retry' : 'done';
+    return isOpen(sub) && !lost ? 'retry' : 'done';
   } finally {
     finished = true;
     sub.off('end', onEnd);
+    sub.off('close', onLost);
     temp.off('close', onTempClose);
     helper.disconnect();
     const host = BRIDGES.get(sub);
