@@ -62,7 +62,8 @@ describe.each([VARIANTS[1]!, VARIANTS[2]!])(
       };
     };
 
-    it('a temporary connection that drops before reading marker #1: held messages emitted, handoff retried, nothing lost or doubled', async () => {
+    /** A subscriber of `news` and a publisher sending to it, messages already arriving. */
+    const newsPair = async () => {
       const options = await clientOptions();
       const sub = new Redis(options);
       const pub = new Redis(options);
@@ -74,29 +75,44 @@ describe.each([VARIANTS[1]!, VARIANTS[2]!])(
         else foreign.push(channel);
       });
       await sub.subscribe('news');
-
       const publisher = startPublisher((channel, message) => pub.publish(channel, message));
       await waitFor(() => received.length > 20, 5_000, 'messages before the handoff');
-
+      return { sub, pub, received, foreign, publisher };
+    };
+    /**
+     * Hands `sub` off, calling `atMarker` as the first attempt's helper publishes each marker
+     * (before it does); returns the connections the handoff made.
+     */
+    const handOffWatched = async (
+      sub: AnyRedis,
+      atMarker: (message: string, made: IORedisLike[]) => void,
+    ): Promise<IORedisLike[]> => {
       const made: IORedisLike[] = [];
-      const oldStream = (sub as unknown as { stream: unknown }).stream;
       await rotateSubscriber(sub as unknown as IORedisLike, (override) => {
         const client = (sub as unknown as IORedisLike).duplicate(override);
         made.push(client);
         if (made.length === 2) {
-          // The first attempt's helper: at marker #1 the temporary connection stops reading
-          // (the original reads on and holds what follows), then drops.
-          const temp = made[0] as unknown as { stream: { pause(): void; destroy(): void } };
           const publish = client.publish.bind(client);
           client.publish = (channel: string, message: string) => {
-            if (message === '1') {
-              temp.stream.pause();
-              setTimeout(() => temp.stream.destroy(), 200);
-            }
+            atMarker(message, made);
             return publish(channel, message);
           };
         }
         return client;
+      });
+      return made;
+    };
+
+    it('a temporary connection that drops before reading marker #1: held messages emitted, handoff retried, nothing lost or doubled', async () => {
+      const { sub, pub, received, foreign, publisher } = await newsPair();
+      const oldStream = (sub as unknown as { stream: unknown }).stream;
+      // At marker #1 the temporary connection stops reading (the original reads on and holds
+      // what follows), then drops.
+      const made = await handOffWatched(sub, (message, connections) => {
+        if (message !== '1') return;
+        const temp = connections[0] as unknown as { stream: { pause(): void; destroy(): void } };
+        temp.stream.pause();
+        setTimeout(() => temp.stream.destroy(), 200);
       });
       expect(made).toHaveLength(4); // two attempts, each a temporary connection and a helper
       expect(sub.status).toBe('ready');
@@ -124,37 +140,16 @@ describe.each([VARIANTS[1]!, VARIANTS[2]!])(
     // (the temporary connection has read on past it). Each message must still come once, in
     // order: the original drops what it read past #1, the temporary one stops at #2.
     it('each connection reading a marker late: every message once and in order, none twice', async () => {
-      const options = await clientOptions();
-      const sub = new Redis(options);
-      const pub = new Redis(options);
-      for (const c of [sub, pub]) c.on('error', () => undefined);
-      const received: string[] = [];
-      sub.on('message', (channel: string, message: string) => {
-        if (channel === 'news') received.push(message);
-      });
-      await sub.subscribe('news');
-      const publisher = startPublisher((channel, message) => pub.publish(channel, message));
-      await waitFor(() => received.length > 20, 5_000, 'messages before the handoff');
-
+      const { sub, pub, received, publisher } = await newsPair();
       const LATE_MS = 300;
       const readLate = (client: unknown): void => {
         const stream = (client as { stream: { pause(): void; resume(): void } }).stream;
         stream.pause();
         setTimeout(() => stream.resume(), LATE_MS);
       };
-      const made: IORedisLike[] = [];
-      await rotateSubscriber(sub as unknown as IORedisLike, (override) => {
-        const client = (sub as unknown as IORedisLike).duplicate(override);
-        made.push(client);
-        if (made.length === 2) {
-          const publish = client.publish.bind(client);
-          client.publish = (channel: string, message: string) => {
-            readLate(message === '1' ? made[0] : sub);
-            return publish(channel, message);
-          };
-        }
-        return client;
-      });
+      const made = await handOffWatched(sub, (message, connections) =>
+        readLate(message === '1' ? connections[0] : sub),
+      );
       expect(made).toHaveLength(2); // one attempt, which succeeded
 
       const at = publisher.count();
@@ -176,31 +171,10 @@ describe.each([VARIANTS[1]!, VARIANTS[2]!])(
     // temporary connection (which read the marker) would both emit every message until a step
     // timed out. The handoff must end at once instead; the reconnect takes the new token.
     it("the original's connection lost before marker #1: the handoff ends at once, nothing twice", async () => {
-      const options = await clientOptions();
-      const sub = new Redis(options);
-      const pub = new Redis(options);
-      for (const c of [sub, pub]) c.on('error', () => undefined);
-      const received: string[] = [];
-      sub.on('message', (channel: string, message: string) => {
-        if (channel === 'news') received.push(message);
-      });
-      await sub.subscribe('news');
-      const publisher = startPublisher((channel, message) => pub.publish(channel, message));
-      await waitFor(() => received.length > 20, 5_000, 'messages before the handoff');
-
-      const made: IORedisLike[] = [];
+      const { sub, pub, received, publisher } = await newsPair();
       const oldStream = (sub as unknown as { stream: { destroy(): void } }).stream;
-      await rotateSubscriber(sub as unknown as IORedisLike, (override) => {
-        const client = (sub as unknown as IORedisLike).duplicate(override);
-        made.push(client);
-        if (made.length === 2) {
-          const publish = client.publish.bind(client);
-          client.publish = (channel: string, message: string) => {
-            if (message === '1') oldStream.destroy();
-            return publish(channel, message);
-          };
-        }
-        return client;
+      const made = await handOffWatched(sub, (message) => {
+        if (message === '1') oldStream.destroy();
       });
       await waitFor(() => sub.status === 'ready', 5_000, 'the subscriber reconnected');
       const at = publisher.count();
