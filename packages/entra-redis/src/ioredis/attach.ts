@@ -1,4 +1,5 @@
-import { EntraRedisError } from '../errors.js';
+import type { EntraRedisError } from '../errors.js';
+import { requireTokenSource } from '../lib/validate.js';
 import { checkTransportSecurity } from '../reauth/index.js';
 import type { TokenSource } from '../token/token-source.js';
 import { GUARDED, type ConnectionGuardLike, type GuardGroup } from './group.js';
@@ -61,12 +62,7 @@ export function attachEntraAuth(
   tokenSource: TokenSource,
   options: EntraAuthOptions = {},
 ): () => void {
-  if (typeof (tokenSource as Partial<TokenSource> | null)?.onCredentials !== 'function') {
-    throw new EntraRedisError(
-      'INVALID_OPTION',
-      'entra-redis ioredis: "tokenSource" must be a TokenSource (createTokenSource(...))',
-    );
-  }
+  requireTokenSource('entra-redis ioredis', tokenSource);
   const normalized = normalizeEntraOptions(options);
   const root = redis as unknown as IORedisLike;
   checkTransportSecurity({

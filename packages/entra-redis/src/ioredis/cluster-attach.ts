@@ -1,4 +1,5 @@
 import { EntraRedisError } from '../errors.js';
+import { requireTokenSource } from '../lib/validate.js';
 import { checkTransportSecurity } from '../reauth/index.js';
 import type { TokenSource } from '../token/token-source.js';
 import { createProtector } from './attach.js';
@@ -108,12 +109,7 @@ export function attachClusterAuth(
   tokenSource: TokenSource,
   options: EntraAuthOptions = {},
 ): () => void {
-  if (typeof (tokenSource as Partial<TokenSource> | null)?.onCredentials !== 'function') {
-    throw new EntraRedisError(
-      'INVALID_OPTION',
-      'entra-redis ioredis cluster: "tokenSource" must be a TokenSource (createTokenSource(...))',
-    );
-  }
+  requireTokenSource('entra-redis ioredis cluster', tokenSource);
   const normalized = normalizeEntraOptions(options);
   const c = cluster as unknown as ClusterInternals;
   // The object the connection pool builds node connections from (same as options.redisOptions).

@@ -1,5 +1,6 @@
 import { Cluster, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { EntraRedisError } from '../errors.js';
+import { requireTokenSource } from '../lib/validate.js';
 import {
   checkTransportSecurity,
   diagnoseHandshakeFailure,
@@ -92,12 +93,7 @@ export async function createCluster(
       allowInsecureConnection: allowInsecureConnection ?? false,
     });
   }
-  if (typeof tokenSource?.getCredentials !== 'function') {
-    throw new EntraRedisError(
-      'INVALID_OPTION',
-      'entra-redis createCluster: "tokenSource" must be a TokenSource (createTokenSource(...))',
-    );
-  }
+  requireTokenSource('entra-redis createCluster', tokenSource);
   const credentials = await tokenSource.getCredentials();
   const clusterOptions: Record<string, unknown> = { ...options, redisOptions };
   for (const key of ['tokenSource', 'allowInsecureConnection', 'blockingCommandSafetyMarginMs'])

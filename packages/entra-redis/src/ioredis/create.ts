@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { EntraRedisError } from '../errors.js';
+import { requireTokenSource } from '../lib/validate.js';
 import {
   checkTransportSecurity,
   diagnoseHandshakeFailure,
@@ -60,12 +61,7 @@ export async function createRedis(
   RedisClass: IORedisConstructor<unknown> = Redis as unknown as IORedisConstructor<unknown>,
 ): Promise<unknown> {
   const raw = options as unknown as Record<string, unknown>;
-  if (typeof options?.tokenSource?.getCredentials !== 'function') {
-    throw new EntraRedisError(
-      'INVALID_OPTION',
-      'entra-redis ioredis: "tokenSource" must be a TokenSource (new TokenSource({ credential }))',
-    );
-  }
+  requireTokenSource('entra-redis ioredis', options?.tokenSource);
   if ('password' in raw || 'username' in raw) {
     throw new EntraRedisError(
       'INVALID_OPTION',

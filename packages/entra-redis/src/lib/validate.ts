@@ -29,6 +29,27 @@ export function invalidOption(
   );
 }
 
+/**
+ * Throws `INVALID_OPTION` unless `value` is a token source (`new TokenSource(...)`):
+ * the one check of every entry point that takes a `tokenSource`.
+ *
+ * @example
+ * ```ts
+ * requireTokenSource('entra-redis createRedis', options.tokenSource);
+ * ```
+ */
+export function requireTokenSource(component: string, value: unknown): void {
+  const source = value as { getCredentials?: unknown; onCredentials?: unknown } | null | undefined;
+  if (typeof source?.getCredentials !== 'function' || typeof source.onCredentials !== 'function') {
+    throw invalidOption(
+      component,
+      'tokenSource',
+      'a TokenSource (new TokenSource({ credential }))',
+      value,
+    );
+  }
+}
+
 /** A small validator bound to a component name (e.g. `entra-redis TokenSource`). */
 export class OptionValidator {
   constructor(readonly component: string) {}

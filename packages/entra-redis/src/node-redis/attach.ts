@@ -1,5 +1,5 @@
 import type { EntraRedisError } from '../errors.js';
-import { OptionValidator } from '../lib/validate.js';
+import { OptionValidator, requireTokenSource } from '../lib/validate.js';
 import type { TokenSource } from '../token/token-source.js';
 import { ClientGuard } from './client-guard.js';
 export { entraCredentialsProvider, type EntraCredentialsProvider } from './provider.js';
@@ -68,9 +68,7 @@ export function attachEntraAuth(
   if (typeof (client as Partial<NodeRedisClient> | null)?.sendCommand !== 'function') {
     v.fail('client', 'a node-redis client (createClient from redis)', client);
   }
-  if (typeof (tokenSource as Partial<TokenSource> | null)?.onCredentials !== 'function') {
-    v.fail('tokenSource', 'a TokenSource (new TokenSource({ credential }))', tokenSource);
-  }
+  requireTokenSource('entra-redis attachEntraAuth', tokenSource);
   if (options.onError !== undefined) v.func('onError', options.onError);
   const guard = ClientGuard.install(client, tokenSource, options);
   return () => guard.detach();

@@ -7,7 +7,7 @@ import type {
 } from 'redis';
 import { isIP } from 'node:net';
 import { EntraRedisError } from '../errors.js';
-import { OptionValidator } from '../lib/validate.js';
+import { OptionValidator, requireTokenSource } from '../lib/validate.js';
 import {
   RECONNECT_BACKOFF,
   checkTransportSecurity,
@@ -107,12 +107,7 @@ export function normalizeClientOptions(
   what: string,
 ): { clientOptions: AnyRespClientOptions; entra: NodeRedisEntraOptions; tokenSource: TokenSource } {
   const { tokenSource, allowInsecureConnection, onError, ...rest } = options ?? {};
-  if (!tokenSource || typeof tokenSource.getCredentials !== 'function') {
-    throw new EntraRedisError(
-      'INVALID_OPTION',
-      `entra-redis ${what}: "tokenSource" must be a TokenSource (new TokenSource({ credential }))`,
-    );
-  }
+  requireTokenSource(`entra-redis ${what}`, tokenSource);
   const v = new OptionValidator(`entra-redis ${what}`);
   if (allowInsecureConnection !== undefined) {
     v.boolean('allowInsecureConnection', allowInsecureConnection);
