@@ -8,10 +8,11 @@ export interface ClusterUnderTest {
   readonly label: string;
   /**
    * Duplicate messages the docs allow this client (docs/cluster.md, "Topology changes"):
-   * `'none'` (node-redis), or `'topology'` (ioredis Cluster): during a topology change only, and
-   * at most the messages published within `BRIDGE_AFTER_END_MS` — under RESP2 the cluster may
-   * replace its subscriber in the middle of a handoff, and the temporary connection then keeps
-   * delivering until the replacement has subscribed (up to that long).
+   * `'none'` (node-redis over RESP3), or `'topology'` (an ioredis Cluster; node-redis over RESP2):
+   * during a topology change only, and at most the messages published within
+   * `BRIDGE_AFTER_END_MS` — under RESP2 the cluster may replace its subscriber in the middle of a
+   * handoff, and the temporary connection then keeps delivering until the replacement has
+   * subscribed (up to that long).
    */
   readonly duplicateAllowance: 'none' | 'topology';
   set(key: string, value: string): Promise<unknown>;

@@ -9,9 +9,10 @@
 // to a demoted node, a MOVED/ASK/CLUSTERDOWN) and a pub/sub message may miss a subscriber that is
 // being moved — Redis pub/sub is at most once. Outside those windows: zero failures, zero losses;
 // and the workload must be succeeding again after each window. No message is delivered twice
-// outside those windows, by any client; node-redis delivers none twice at all, and an ioredis
-// Cluster at most, per window, what was published within BRIDGE_AFTER_END_MS (the longest its
-// RESP2 handoff bridges a subscriber the cluster replaced; docs/cluster.md).
+// outside those windows, by any client; node-redis over RESP3 delivers none twice at all, and an
+// ioredis Cluster or node-redis over RESP2 at most, per window, what was published within
+// BRIDGE_AFTER_END_MS (the longest the ioredis RESP2 handoff bridges a subscriber the cluster
+// replaced; docs/cluster.md).
 import type { TokenSource } from 'entra-redis';
 import { expect } from 'vitest';
 import { BRIDGE_AFTER_END_MS } from '../src/ioredis/rotation.js';
