@@ -6,15 +6,6 @@ import { sleep } from './helpers/emulator.js';
 /** What the workload needs from a cluster client, whichever library it is. */
 export interface ClusterUnderTest {
   readonly label: string;
-  /**
-   * Duplicate messages the docs allow this client (docs/cluster.md, "Topology changes"):
-   * `'none'` (node-redis over RESP3), or `'topology'` (an ioredis Cluster; node-redis over RESP2):
-   * during a topology change only, and at most the messages published within
-   * `BRIDGE_AFTER_END_MS` — under RESP2 the cluster may replace its subscriber in the middle of a
-   * handoff, and the temporary connection then keeps delivering until the replacement has
-   * subscribed (up to that long).
-   */
-  readonly duplicateAllowance: 'none' | 'topology';
   set(key: string, value: string): Promise<unknown>;
   get(key: string): Promise<string | null>;
   publish(channel: string, message: string): Promise<unknown>;
@@ -28,8 +19,6 @@ export interface ClusterUnderTest {
 /** Counters of one workload run. */
 export interface ClusterWorkloadResult {
   label: string;
-  /** The client's {@link ClusterUnderTest.duplicateAllowance}. */
-  duplicateAllowance: ClusterUnderTest['duplicateAllowance'];
   ok: number;
   failed: number;
   /** First few failure messages, for the assertion output. */
@@ -137,7 +126,6 @@ export async function startClusterWorkload(
 ): Promise<{ progress(): number; stop(): Promise<ClusterWorkloadResult> }> {
   const result: ClusterWorkloadResult = {
     label: client.label,
-    duplicateAllowance: client.duplicateAllowance,
     ok: 0,
     failed: 0,
     errors: [],
