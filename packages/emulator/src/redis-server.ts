@@ -1,7 +1,7 @@
 // Finds and runs a real redis-server child on a free loopback port, with no persistence and a
 // random password on its `default` user, so nothing reaches it without the front end.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   accessSync,
@@ -110,11 +110,31 @@ function waitExit(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
+let deathSignalWrapper: string[] | undefined;
+
+/**
+ * The command prefix that makes a child die with this process, however it ends (SIGKILL
+ * included, where `process.on('exit')` never runs): util-linux's `setpriv --pdeathsig KILL`,
+ * which sets the kernel's parent-death signal and then execs the command (same pid). Linux
+ * only; elsewhere, or without `setpriv`, an empty prefix: the child is killed at exit only.
+ */
+function dieWithParent(): string[] {
+  if (deathSignalWrapper) return deathSignalWrapper;
+  const args = ['--pdeathsig', 'KILL', '--'];
+  const works =
+    process.platform === 'linux' &&
+    spawnSync('setpriv', [...args, 'true'], { stdio: 'ignore', timeout: 5_000 }).status === 0;
+  deathSignalWrapper = works ? ['setpriv', ...args] : [];
+  return deathSignalWrapper;
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Starts a real redis-server child on a free loopback port (no persistence, its own temp dir,
- * a random password on the `default` user) and resolves once it answers PING.
+ * a random password on the `default` user) and resolves once it answers PING. On Linux the child
+ * dies with this process even when this process is killed (`setpriv --pdeathsig`): a crashed or
+ * killed test run leaves no redis-server behind.
  *
  * @example
  * ```ts
@@ -169,7 +189,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     const logFd = openSync(logPath, 'a');
     logStart = fstatSync(logFd).size;
     try {
-      child = spawn(binary, [confPath, ...(options.extraArgs ?? [])], {
+      const [command, ...prefix] = [...dieWithParent(), binary];
+      child = spawn(command!, [...prefix, confPath, ...(options.extraArgs ?? [])], {
         stdio: ['ignore', logFd, logFd],
         cwd: dir,
       });

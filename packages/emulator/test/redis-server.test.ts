@@ -1,5 +1,8 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AdminClient } from '../src/redis-front/admin-client.js';
 import { findRedisServer, startRedisServer, type RedisServer } from '../src/redis-server.js';
@@ -81,6 +84,31 @@ describe('startRedisServer', () => {
       code: 'REDIS_SERVER_START_FAILED',
       message: expect.stringMatching(/no-such-option/),
     });
+  });
+
+  it('a redis-server dies with the process that started it, even one killed with SIGKILL (Linux)', async () => {
+    // A process that starts a redis-server, prints its pid and waits: SIGKILL runs no exit handler.
+    const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+    const script = `const { startRedisServer } = await import(${JSON.stringify(dist)});
+      const server = await startRedisServer();
+      process.stdout.write(server.pid + '\\n');
+      setInterval(() => undefined, 60_000);`;
+    const parent = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    parent.stdout.on('data', (chunk: Buffer) => (out += chunk));
+    while (!out.includes('\n')) {
+      await Promise.race([once(parent.stdout, 'data'), once(parent, 'exit')]);
+      if (parent.exitCode !== null) throw new Error(`the starting process exited: ${out}`);
+    }
+    const pid = Number(out.trim());
+    expect(alive(pid)).toBe(true);
+    parent.kill('SIGKILL');
+    await once(parent, 'exit');
+    // The kernel signals the child as its parent dies; it is gone as soon as it is reaped.
+    for (let i = 0; i < 200 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(alive(pid), `redis-server ${pid} outlived its killed parent`).toBe(false);
   });
 
   it('names the install command when redis-server cannot be found', () => {
