@@ -1,7 +1,26 @@
 // Helpers of the CLI tests: run the built CLI as a child process (to the end, or watching its
-// output as it comes); find a closed port.
+// output as it comes); find a closed port; an environment without the settings that pick an
+// identity flow.
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+
+/** Settings by which the CLI (as the Azure SDK) picks a credential of its own. */
+const IDENTITY_KEYS = [
+  'AZURE_CLIENT_ID',
+  'AZURE_CLIENT_SECRET',
+  'AZURE_CLIENT_CERTIFICATE_PATH',
+  'AZURE_FEDERATED_TOKEN_FILE',
+];
+
+/** `env` without the settings that would pick an identity flow, nor `also`. */
+export function withoutIdentity(
+  env: Record<string, string>,
+  also: readonly string[] = [],
+): Record<string, string> {
+  const rest = { ...env };
+  for (const key of [...IDENTITY_KEYS, ...also]) delete rest[key];
+  return rest;
+}
 
 /** What a CLI run produced. */
 export interface CliResult {

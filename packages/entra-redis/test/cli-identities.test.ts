@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, type CliResult } from './cli-helpers.js';
+import { runCli, withoutIdentity, type CliResult } from './cli-helpers.js';
 import { waitFor } from './helpers/emulator.js';
 
 // The `entra-redis` command as npm linked it at install time (it runs the build).
@@ -26,16 +26,7 @@ let stateDir: string;
 
 /** The emulator's settings without the ones that would pick another flow (see `managed`). */
 function baseEnv(): Record<string, string> {
-  const env = { ...emulator.env() };
-  for (const key of [
-    'AZURE_CLIENT_ID',
-    'AZURE_CLIENT_SECRET',
-    'AZURE_CLIENT_CERTIFICATE_PATH',
-    'AZURE_FEDERATED_TOKEN_FILE',
-  ]) {
-    delete env[key];
-  }
-  return env;
+  return withoutIdentity(emulator.env());
 }
 
 function run(args: string[], env: Record<string, string>): Promise<CliResult> {

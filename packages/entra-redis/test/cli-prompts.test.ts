@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './cli-helpers.js';
+import { runCli, withoutIdentity } from './cli-helpers.js';
 import { KEY, startInPty, type PtyRun } from './cli-pty.js';
 
 const CLI = fileURLToPath(new URL('../../../node_modules/.bin/entra-redis', import.meta.url));
@@ -23,17 +23,7 @@ let stateDir: string;
 
 /** The emulator's settings without the ones that would answer the prompts for the user. */
 function promptEnv(): Record<string, string> {
-  const env = { ...emulator.env() };
-  for (const key of [
-    'AZURE_TENANT_ID',
-    'AZURE_CLIENT_ID',
-    'AZURE_CLIENT_SECRET',
-    'AZURE_CLIENT_CERTIFICATE_PATH',
-    'AZURE_FEDERATED_TOKEN_FILE',
-  ]) {
-    delete env[key];
-  }
-  return env;
+  return withoutIdentity(emulator.env(), ['AZURE_TENANT_ID']);
 }
 
 /** Answers the prompt matching `question` (shown after `from`) with `answer` and Enter. */

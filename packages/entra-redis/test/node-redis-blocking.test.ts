@@ -1,12 +1,6 @@
-import type { TokenSource } from 'entra-redis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  NODE_REDIS_VARIANTS,
-  nodeRedisClient,
-  type Client,
-  type NodeRedisVariant,
-} from './node-redis-fixture.js';
-import { sleep, startTestEmulator, type TestEmulator } from './helpers/emulator.js';
+import { describe, expect, it } from 'vitest';
+import { NODE_REDIS_VARIANTS, nodeRedisClients, type Client } from './node-redis-fixture.js';
+import { sleep, suiteEmulator } from './helpers/emulator.js';
 
 // Blocking commands with infinite timeouts against the emulator with 3-second tokens: the
 // emulator counts a re-AUTH written behind BLPOP 0 only when Redis runs it, and evicts the
@@ -17,15 +11,8 @@ const VARIANTS = [NODE_REDIS_VARIANTS[0]!, NODE_REDIS_VARIANTS[2]!];
 const LIFETIME_MS = 3_000;
 
 describe('entra-redis/node-redis blocking commands against the emulator', () => {
-  let env: TestEmulator;
-
-  beforeAll(async () => {
-    env = await startTestEmulator({ tokenLifetimeSec: LIFETIME_MS / 1000 });
-  });
-  afterAll(() => env?.close());
-
-  const client = (source: TokenSource, variant?: NodeRedisVariant, extra?: object): Client =>
-    nodeRedisClient(env, source, variant, extra);
+  const env = suiteEmulator({ tokenLifetimeSec: LIFETIME_MS / 1000 });
+  const client = nodeRedisClients(env);
 
   it.each(VARIANTS)(
     '$name: BLPOP 0, BRPOP 0, BZPOPMIN 0 and XREAD BLOCK 0 $ across rotations: every item once, in order, no eviction',

@@ -56,3 +56,10 @@ export function nodeRedisClient(
   c.on('error', () => undefined);
   return c;
 }
+
+/** {@link nodeRedisClient} bound to the emulator of a suite. */
+export function nodeRedisClients(
+  env: TestEmulator,
+): (source: TokenSource, variant?: NodeRedisVariant, extra?: object) => Client {
+  return (source, variant, extra) => nodeRedisClient(env, source, variant, extra);
+}

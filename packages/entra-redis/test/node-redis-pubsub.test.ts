@@ -1,12 +1,6 @@
-import type { TokenSource } from 'entra-redis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  NODE_REDIS_VARIANTS,
-  nodeRedisClient,
-  type Client,
-  type NodeRedisVariant,
-} from './node-redis-fixture.js';
-import { sleep, startTestEmulator, waitFor, type TestEmulator } from './helpers/emulator.js';
+import { describe, expect, it } from 'vitest';
+import { NODE_REDIS_VARIANTS, nodeRedisClients } from './node-redis-fixture.js';
+import { sleep, suiteEmulator, waitFor } from './helpers/emulator.js';
 import { rotationsAfterConnectWithinMs } from './helpers/bounds.js';
 
 // node-redis subscribers against the emulator with 3-second tokens: RESP3 re-authenticates in
@@ -21,15 +15,8 @@ const ROTATIONS = 5;
 const ROTATIONS_WITHIN_MS = rotationsAfterConnectWithinMs(ROTATIONS, LIFETIME_SEC);
 
 describe('entra-redis/node-redis pub/sub against the emulator', () => {
-  let env: TestEmulator;
-
-  beforeAll(async () => {
-    env = await startTestEmulator({ tokenLifetimeSec: LIFETIME_SEC });
-  });
-  afterAll(() => env?.close());
-
-  const client = (source: TokenSource, variant?: NodeRedisVariant, extra?: object): Client =>
-    nodeRedisClient(env, source, variant, extra);
+  const env = suiteEmulator({ tokenLifetimeSec: LIFETIME_SEC });
+  const client = nodeRedisClients(env);
 
   it.each(VARIANTS)(
     '$name: a subscriber (channel, pattern, shard channel, buffers) loses no message and gets no duplicate across five rotations',

@@ -3,16 +3,14 @@
 // (in-place re-authentication, zero evictions); multi(), a raw MULTI held open and WATCH commit
 // or abort exactly as without rotation. redis 6 (RESP3 default, and RESP2) and redis 5.
 import { createClientPool } from 'entra-redis/node-redis';
-import type { TokenSource } from 'entra-redis';
 import type { createClientPool as createRedisPool } from 'redis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sleep, startTestEmulator, waitFor, type TestEmulator } from './helpers/emulator.js';
+import { describe, expect, it } from 'vitest';
+import { sleep, suiteEmulator, waitFor } from './helpers/emulator.js';
 import {
   NODE_REDIS_VARIANTS,
   emulatorClientOptions,
-  nodeRedisClient,
+  nodeRedisClients,
   type Client,
-  type NodeRedisVariant,
 } from './node-redis-fixture.js';
 import { rotationsAfterConnectWithinMs } from './helpers/bounds.js';
 
@@ -27,15 +25,8 @@ const ROTATIONS_WITHIN_MS = rotationsAfterConnectWithinMs(ROTATIONS, LIFETIME_SE
 const MIN_LOAD_MS = 11_000;
 
 describe('entra-redis/node-redis across rotations under load', () => {
-  let env: TestEmulator;
-
-  beforeAll(async () => {
-    env = await startTestEmulator({ tokenLifetimeSec: LIFETIME_SEC });
-  });
-  afterAll(() => env?.close());
-
-  const client = (source: TokenSource, variant?: NodeRedisVariant, extra?: object): Client =>
-    nodeRedisClient(env, source, variant, extra);
+  const env = suiteEmulator({ tokenLifetimeSec: LIFETIME_SEC });
+  const client = nodeRedisClients(env);
 
   it.each(VARIANTS)(
     '$name: a client, its duplicate and a pool stay authenticated across five rotations under load; transactions commit or fail exactly as without rotation',

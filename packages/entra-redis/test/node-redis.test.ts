@@ -12,17 +12,17 @@ import * as redis5 from 'redis5';
 import { ownerOf, respOf } from '../src/node-redis/internals.js';
 import type { RedisModuleLike } from 'entra-redis/node-redis';
 import { inspect } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import {
   NODE_REDIS_VARIANTS,
   emulatorClientOptions,
   nodeRedisClient,
+  nodeRedisClients,
   type Client,
-  type NodeRedisVariant,
 } from './node-redis-fixture.js';
 import { issueToken } from './fakes.js';
 import { rotationsWithinMs, type TokenSchedule } from './helpers/bounds.js';
-import { sleep, startTestEmulator, waitFor, type TestEmulator } from './helpers/emulator.js';
+import { sleep, startTestEmulator, suiteEmulator, waitFor } from './helpers/emulator.js';
 
 // node-redis against the emulator with 3-second tokens: one token request per rotation,
 // reconnects, identity outage, refused tokens, transactions across a rotation. redis 6 (RESP3
@@ -34,15 +34,8 @@ const SCHEDULE: TokenSchedule = { tokenLifetimeMs: 3_000 };
 const FIFTY_CLIENTS: TokenSchedule = { tokenLifetimeMs: 8_000, refreshRatio: 0.5 };
 
 describe('entra-redis/node-redis against the emulator', () => {
-  let env: TestEmulator;
-
-  beforeAll(async () => {
-    env = await startTestEmulator({ tokenLifetimeSec: SCHEDULE.tokenLifetimeMs / 1000 });
-  });
-  afterAll(() => env?.close());
-
-  const client = (source: TokenSource, variant?: NodeRedisVariant, extra?: object): Client =>
-    nodeRedisClient(env, source, variant, extra);
+  const env = suiteEmulator({ tokenLifetimeSec: SCHEDULE.tokenLifetimeMs / 1000 });
+  const client = nodeRedisClients(env);
 
   /** A custom TokenCredential minting tokens for another principal of the emulator's tenant. */
   function principalSource(oid: string): TokenSource {

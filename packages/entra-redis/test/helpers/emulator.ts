@@ -6,6 +6,7 @@ import { servicePrincipalSecret, TokenSource, type TokenSourceOptions } from 'en
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 
 /** A running emulator and the temp state dir it uses; `close()` removes both. */
 export interface TestEmulator {
@@ -43,6 +44,30 @@ export async function startTestEmulator(
       await emulator.close();
       await rm(stateDir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * The emulator of the enclosing `describe` (or file): started before its tests, closed after
+ * them. The object returned stands for it from then on, so a suite can hand it to helpers at
+ * definition time; used outside the suite's tests it throws.
+ */
+export function suiteEmulator(options: Parameters<typeof startTestEmulator>[0] = {}): TestEmulator {
+  let started: TestEmulator | undefined;
+  beforeAll(async () => {
+    started = await startTestEmulator(options);
+  });
+  afterAll(() => started?.close());
+  const get = (): TestEmulator => {
+    if (!started) throw new Error('the suite emulator is used before its suite started it');
+    return started;
+  };
+  return {
+    get emulator() {
+      return get().emulator;
+    },
+    tokenSource: (overrides) => get().tokenSource(overrides),
+    close: () => get().close(),
   };
 }
 
