@@ -11,9 +11,10 @@
 // and the workload must be succeeding again after each window. No message is delivered twice
 // outside those windows, by any client; inside one at most what was published within
 // BRIDGE_AFTER_END_MS (the longest the ioredis RESP2 handoff bridges a subscriber the cluster
-// replaced). A client that moves its subscriber to another node can get a message twice there
-// whatever the authentication: the cluster bus carries a PUBLISH to each node at its own pace
-// (docs/cluster.md, "Topology changes").
+// replaced). A client that moves its subscriber off a node a failover demoted can get a message
+// twice whatever the authentication: a PUBLISH held by the failover's write pause reaches the old
+// subscription at once and the promoted node later, through the cluster bus (docs/cluster.md,
+// "Topology changes").
 import type { TokenSource } from 'entra-redis';
 import { expect } from 'vitest';
 import { BRIDGE_AFTER_END_MS } from '../src/ioredis/rotation.js';
@@ -24,7 +25,7 @@ import {
   startClusterWorkload,
   type ClusterUnderTest,
 } from './cluster-fixture.js';
-import { sleep, waitFor, type TestEmulator } from './helpers/emulator.js';
+import { sleep, suiteEmulator, waitFor, type TestEmulator } from './helpers/emulator.js';
 
 /** How long after a topology fault clients may still act on the old map. */
 const SETTLE_MS = 3_000;
@@ -35,6 +36,11 @@ const TOPOLOGY_ERROR =
 
 /** A test emulator started in cluster mode. */
 export type ClusterEnv = TestEmulator;
+
+/** The cluster the scenario runs on (3 shards with a replica each, 3-second tokens), per suite. */
+export function clusterSuiteEmulator(): ClusterEnv {
+  return suiteEmulator({ tokenLifetimeSec: 3, cluster: { shards: 3, replicasPerShard: 1 } });
+}
 
 /** Slot ranges of each shard's master, by shard index. */
 export function shardSlots(env: ClusterEnv): [number, number][][] {

@@ -11,10 +11,10 @@ import {
 import { inspect } from 'node:util';
 import { Cluster } from 'ioredis';
 import { Cluster as Cluster5 } from 'ioredis5';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ClusterUnderTest } from './cluster-fixture.js';
-import { clusterScenario, type ClusterEnv } from './cluster-scenario.js';
-import { sleep, startTestEmulator, waitFor } from './helpers/emulator.js';
+import { clusterScenario, clusterSuiteEmulator, type ClusterEnv } from './cluster-scenario.js';
+import { sleep, waitFor } from './helpers/emulator.js';
 
 interface Variant {
   label: string;
@@ -102,17 +102,7 @@ async function underTest(
 }
 
 describe('entra-redis/ioredis createCluster against a 3-shard emulated cluster', () => {
-  let env: ClusterEnv;
-
-  beforeAll(async () => {
-    env = await startTestEmulator({
-      tokenLifetimeSec: 3,
-      cluster: { shards: 3, replicasPerShard: 1 },
-    });
-  });
-  afterAll(async () => {
-    await env?.close();
-  });
+  const env = clusterSuiteEmulator();
 
   it('ioredis 6 and 5: every shard read and written, pub/sub and sharded pub/sub, across >= 5 rotations, a slot migration and a failover: nothing evicted, nothing failed, lost or doubled outside the topology changes', async () => {
     await clusterScenario(env, 'io', (source) =>

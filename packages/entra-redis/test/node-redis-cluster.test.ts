@@ -6,10 +6,10 @@ import type { TokenSource } from 'entra-redis';
 import { createCluster } from 'entra-redis/node-redis';
 import type { createCluster as createRedisCluster } from 'redis';
 import * as redis5 from 'redis5';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clusterScenario, type ClusterEnv } from './cluster-scenario.js';
+import { describe, expect, it } from 'vitest';
+import { clusterScenario, clusterSuiteEmulator } from './cluster-scenario.js';
 import type { ClusterUnderTest } from './cluster-fixture.js';
-import { startTestEmulator, type TestEmulator } from './helpers/emulator.js';
+import type { TestEmulator } from './helpers/emulator.js';
 
 type Cluster = ReturnType<typeof createRedisCluster>;
 
@@ -60,17 +60,7 @@ async function underTest(
 }
 
 describe('entra-redis/node-redis createCluster against a 3-shard emulated cluster', () => {
-  let env: ClusterEnv;
-
-  beforeAll(async () => {
-    env = await startTestEmulator({
-      tokenLifetimeSec: 3,
-      cluster: { shards: 3, replicasPerShard: 1 },
-    });
-  });
-  afterAll(async () => {
-    await env?.close();
-  });
+  const env = clusterSuiteEmulator();
 
   it('RESP3 and RESP2: every shard read and written, pub/sub and sharded pub/sub, across >= 5 rotations, a slot migration and a failover: nothing evicted, nothing failed, lost or doubled outside the topology changes', async () => {
     await clusterScenario(env, 'nr', (source) => [
